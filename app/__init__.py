@@ -1,0 +1,184 @@
+"""Jianjia (建家): the application factory."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.config import CONFIGS
+from app.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+
+def create_app(config: str | dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
+    name = config if isinstance(config, str) else os.environ.get("APP_ENV", "development")
+    config_class = CONFIGS[name if name in CONFIGS else "development"]
+    app.config.from_object(config_class)
+    if isinstance(config, dict):
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    config_class.finalise(app)
+
+    _import_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    csrf.init_app(app)
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _protect_csrf: tokens skip it
+    bootstrap.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    _init_login(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    _register_cli(app)
+    _register_template_helpers(app)
+    from app import errors
+
+    errors.register(app)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and not app.config.get("SKIP_ROLE_CHECK"):
+        from tenants import rls
+        from tenants.models import tenant_models
+
+        with app.app_context():
+            rls.check_app_role(db.engine, {m.__tablename__ for m in tenant_models()} | {"district"})
+    return app
+
+
+def _import_models() -> None:
+    import app.accounts.models  # noqa: F401
+    import app.audit.models  # noqa: F401
+    import app.jobs.models  # noqa: F401
+    import tenants.filters  # noqa: F401  (registers the ORM filter)
+    import tenants.models  # noqa: F401
+    import tenants.rls  # noqa: F401  (registers the RLS settings hook)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def _select_locale():
+    lang = request.cookies.get("lang") if request else None
+    if lang in ("zh_CN", "en"):
+        return lang
+    if current_user and current_user.is_authenticated and current_user.locale in ("zh_CN", "en"):
+        return current_user.locale
+    return "zh_CN"
+
+
+def _init_login(app: Flask) -> None:
+    from app.accounts import services
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "请先登录"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        # The cookie's user id alone is not trusted: the server-side session must be live.
+        user = services.session_user(session.get("sid"))
+        if user is None or str(user.id) != str(user_id):
+            return None
+        return user
+
+    @login_manager.request_loader
+    def load_user_from_token(req):
+        header = req.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            user = services.token_user(header[7:].strip())
+            if user is not None:
+                g.token_auth = True
+            return user
+        return None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import flash, jsonify, redirect, url_for
+
+        if request.path.startswith("/api/"):
+            return jsonify(code=401, status="Unauthorized", message="需要登录或 API 令牌"), 401
+        flash("请先登录", "info")
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.accounts.views import bp as accounts_bp
+    from app.admin.views import bp as admin_bp
+    from app.jobs.views import bp as jobs_bp
+    from app.main.views import bp as main_bp
+    from app.platform.views import bp as platform_bp
+    from app.schools.views import bp as schools_bp
+
+    for bp in (main_bp, accounts_bp, platform_bp, admin_bp, schools_bp, jobs_bp):
+        app.register_blueprint(bp)
+
+    from app.api import register_api
+
+    register_api(app)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from app import security
+    from tenants import resolve
+
+    @app.url_value_preprocessor
+    def pull_tenant(endpoint, values):
+        if values:
+            g.district_slug = values.pop("district", None)
+            g.school_id = values.pop("school", None)
+
+    @app.url_defaults
+    def add_tenant(endpoint, values):
+        district = g.get("district")
+        if district is not None and "district" not in values and app.url_map.is_endpoint_expecting(
+                endpoint, "district"):
+            values["district"] = district.slug
+        school = g.get("school")
+        if school is not None and "school" not in values and app.url_map.is_endpoint_expecting(endpoint, "school"):
+            values["school"] = school.id
+
+    @app.before_request
+    def protect_csrf():
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            if request.headers.get("Authorization", "").startswith("Bearer "):
+                return  # API tokens carry no ambient authority; no CSRF
+            csrf.protect()
+
+    @app.before_request
+    def load_scope():
+        g.district = g.school = g.scope = None
+        slug = g.get("district_slug")
+        if slug is None:
+            return
+        if not current_user.is_authenticated:
+            return  # the view's permission check sends the user to login: no hint either way
+        resolve.apply(resolve.resolve(current_user, slug, g.get("school_id")))
+
+    app.after_request(security.add_headers)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.cli import demo_cli, jobs_cli, users_cli
+    from tenants.cli import tenants_cli
+
+    for group in (tenants_cli, users_cli, demo_cli, jobs_cli):
+        app.cli.add_command(group)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app import templating
+
+    templating.register(app)

@@ -1,0 +1,1 @@
+"""Accounts: users, passwords, server-side login sessions, API tokens."""

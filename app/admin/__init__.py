@@ -1,0 +1,1 @@
+"""District administration: schools, users and their roles, bulk import, audit log."""

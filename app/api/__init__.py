@@ -1,0 +1,18 @@
+"""The JSON API under /api/v1/ (flask-smorest + marshmallow). OpenAPI: /api/v1/openapi.json.
+
+Authentication by session (with CSRF, X-CSRFToken header) or by a per-user API token
+(``Authorization: Bearer …``, no CSRF). Tenancy and permissions are the same as the web's.
+"""
+
+
+def register_api(app):
+    from flask_smorest import Api
+
+    from app.api import accounts, schools
+
+    api = Api(app)  # one per app: the spec must not accumulate across test apps
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    for blp in (accounts.blp, schools.blp):
+        api.register_blueprint(blp)
+    return api

@@ -1,0 +1,71 @@
+"""Recording audit events. An event is written in the same transaction as the change it
+describes; refusals and login failures commit on their own (nothing else is written)."""
+from flask import g, has_request_context, request
+from flask_login import current_user
+
+from app.audit.models import AuditEvent
+from app.extensions import db
+from tenants.scope import current_scope
+
+
+def client_ip() -> str:
+    if not has_request_context():
+        return ""
+    return (request.remote_addr or "")[:64]
+
+
+def record(action: str, *, target=None, target_type: str = "", target_id="", details=None,
+           district_id=None, school_id=None, actor=None, commit: bool = False) -> AuditEvent:
+    if target is not None:
+        target_type = target_type or type(target).__name__
+        target_id = target_id or getattr(target, "id", "")
+    if district_id is None:
+        district_id = getattr(target, "district_id", None)
+        if district_id is None:
+            scope = current_scope()
+            district_id = scope.district_id if scope is not None else None
+            if district_id is None and has_request_context() and getattr(g, "district", None) is not None:
+                district_id = g.district.id
+    if school_id is None and target is not None:
+        school_id = getattr(target, "school_id", None)
+    if actor is None and has_request_context() and current_user and current_user.is_authenticated:
+        actor = current_user
+    event = AuditEvent(
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id or ""),
+        details=details or {},
+        district_id=district_id,
+        school_id=school_id,
+        actor_user_id=getattr(actor, "id", None),
+        actor_name=getattr(actor, "username", "") or "",
+        ip=client_ip(),
+    )
+    db.session.add(event)
+    if commit:
+        db.session.commit()
+    return event
+
+
+ACTION_LABELS = {
+    "login": "登录",
+    "login_failed": "登录失败",
+    "login_throttled": "登录被限流",
+    "logout": "退出登录",
+    "password_changed": "修改密码",
+    "permission_denied": "越权访问被拒绝",
+    "user_created": "新建用户",
+    "user_updated": "修改用户",
+    "user_disabled": "停用用户",
+    "user_enabled": "启用用户",
+    "membership_added": "授予角色",
+    "membership_removed": "撤销角色",
+    "school_created": "新建学校",
+    "school_updated": "修改学校",
+    "district_created": "新建区县",
+    "district_offboarded": "注销区县",
+    "import_completed": "批量导入",
+    "import_rejected": "导入被拒绝",
+    "api_token_created": "创建API令牌",
+    "api_token_revoked": "吊销API令牌",
+}

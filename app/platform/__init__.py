@@ -1,0 +1,1 @@
+"""Platform administration: districts and their first administrators."""

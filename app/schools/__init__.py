@@ -1,0 +1,1 @@
+"""A school union's own pages."""

@@ -1,0 +1,16 @@
+from flask import Blueprint, g, render_template
+from sqlalchemy import select
+
+from app.access import requires
+from app.extensions import db
+from tenants.models import Membership
+
+bp = Blueprint("schools", __name__, url_prefix="/d/<district>/s/<int:school>", template_folder="templates")
+
+
+@bp.route("/")
+@requires("school.view")
+def home():
+    people = db.session.scalars(select(Membership).where(Membership.school_id == g.school.id)
+                                .order_by(Membership.role)).all()
+    return render_template("schools/home.html", school=g.school, people=people)

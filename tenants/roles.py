@@ -1,0 +1,42 @@
+"""Roles (DESIGN §1) and what each may do. Roles are membership rows, never user columns."""
+
+DISTRICT_ADMIN = "district_admin"
+DISTRICT_STAFF = "district_staff"
+ASSESSOR = "assessor"
+SCHOOL_CHAIR = "school_chair"
+SCHOOL_EDITOR = "school_editor"
+PLATFORM_ADMIN = "platform_admin"
+
+DISTRICT_ROLES = (DISTRICT_ADMIN, DISTRICT_STAFF, ASSESSOR)
+SCHOOL_ROLES = (SCHOOL_CHAIR, SCHOOL_EDITOR)
+ALL_ROLES = DISTRICT_ROLES + SCHOOL_ROLES
+
+# Roles whose scope is the whole district (all schools of it).
+WHOLE_DISTRICT_ROLES = frozenset({DISTRICT_ADMIN, DISTRICT_STAFF})
+
+ROLE_LABELS = {
+    PLATFORM_ADMIN: "平台管理员",
+    DISTRICT_ADMIN: "区教育工会管理员",
+    DISTRICT_STAFF: "区教育工会工作人员",
+    ASSESSOR: "评审专家",
+    SCHOOL_CHAIR: "学校工会主席",
+    SCHOOL_EDITOR: "工会委员",
+}
+
+# permission -> roles that hold it. Views name a permission; nothing checks roles directly.
+PERMISSIONS = {
+    "district.view": {DISTRICT_ADMIN, DISTRICT_STAFF},
+    "district.manage": {DISTRICT_ADMIN},
+    "audit.view": {DISTRICT_ADMIN},
+    "jobs.view": {DISTRICT_ADMIN, DISTRICT_STAFF, SCHOOL_CHAIR, SCHOOL_EDITOR},
+    "school.view": {DISTRICT_ADMIN, DISTRICT_STAFF, SCHOOL_CHAIR, SCHOOL_EDITOR},
+    "school.edit": {SCHOOL_CHAIR, SCHOOL_EDITOR},
+    "school.submit": {SCHOOL_CHAIR},
+    "platform.manage": {PLATFORM_ADMIN},
+}
+
+
+def roles_allow(roles, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return bool(PERMISSIONS[permission] & set(roles))
