@@ -12,13 +12,15 @@ from app.config import CONFIGS
 from app.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 
 
-def create_app(config: str | dict | None = None) -> Flask:
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the app. ``config_name``: development/production/testing (default: $APP_ENV);
+    ``overrides``: settings applied on top, before any extension is initialised."""
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
-    name = config if isinstance(config, str) else os.environ.get("APP_ENV", "development")
+    name = config_name or os.environ.get("APP_ENV", "development")
     config_class = CONFIGS[name if name in CONFIGS else "development"]
     app.config.from_object(config_class)
-    if isinstance(config, dict):
-        app.config.update(config)
+    if overrides:
+        app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
     config_class.finalise(app)
 

@@ -125,3 +125,32 @@ def check_app_role(engine, tenant_tables) -> None:
         missing = sorted(t for t in tenant_tables if t in present and t not in protected)
         if missing:
             raise UnsafeDatabaseRole(f"这些表没有启用行级安全：{', '.join(missing)} (RLS not forced)")
+
+
+# --- migrations ---------------------------------------------------------------
+
+def install_tenant_table(op, table: str, school_column: str | None) -> None:
+    """Call from a migration after creating a tenant table: its id sequence and RLS policy
+    on PostgreSQL (SQLite allocates ids from ``id_sequence`` and has no RLS)."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    from tenants.ids import sequence_name
+
+    op.execute(f"CREATE SEQUENCE IF NOT EXISTS {sequence_name(table)}")
+    for statement in enable_statements(table, school_column):
+        op.execute(statement)
+
+
+def install_district_table(op) -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for statement in district_table_statements():
+        op.execute(statement)
+
+
+def drop_tenant_table_extras(op, table: str) -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    from tenants.ids import sequence_name
+
+    op.execute(f"DROP SEQUENCE IF EXISTS {sequence_name(table)}")

@@ -19,6 +19,8 @@ How lines are read
 * 工作目标 stays an ordinary section with that title and is not merged into
   ``guiding_ideology``. Goals are usually a numbered list, and as a titled section the
   caller can map them to ``WorkPlan.goals``.
+* A sub-heading such as （一）民主管理 under 三、主要工作 becomes its own section after the
+  parent. The parent keeps only its own intro lines, so its items may be empty.
 * Sections whose title ends in 措施 (落实措施 / 保障措施 / 工作措施 …) fill ``measures``,
   including their sub-sections.
 * A month label opens a schedule slot: 二月 / 二月份 / 一、二月 / 七、八月份 / 9月 / 1-2月 / 十二月.
@@ -26,12 +28,17 @@ How lines are read
   and on inline numbering. Under a schedule heading (活动安排 / 月工作安排 / 工作行事历 …)
   text may follow a month directly ("三月开展…"). Anywhere else the month must stand alone
   or be followed by a colon or a space. So "3月8日召开…" inside a section stays an item.
-  A schedule heading with no months under it is read as an ordinary section.
+  A schedule heading with no months under it is read as an ordinary section. In a schedule,
+  lines starting with 注 / 备注 / 说明 / 以上 are notes, not activities.
 * These lines go to ``unclassified``:
   - the title line(s) before the plan body;
   - signature and date lines at the end;
   - text before the first month under a schedule heading;
   - lines with a number and nothing else.
+* In a .docx, paragraphs and table cells are read in document order, and each paragraph of
+  a cell is a line. So a 月份 | 活动内容 table reads like text. A third column (负责人) would
+  be read as more activities. Word heading styles stand in for numbering that Word generated
+  automatically (Heading 1 ≈ 一、). A paragraph in the Title style is a title line.
 * Some headings only turned into a field: 指导思想, 落实措施, 活动安排 …. These headings and
   the original month labels are kept on the dataclasses (``structural_headings``,
   ``ScheduleSlot.label``). ``to_dict`` leaves them out, but ``all_text`` includes them.
@@ -87,14 +94,15 @@ CATEGORY_LABELS: dict[str, str] = {
 _CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
     "democratic_management": (
         "教代会", "教职工代表大会", "教职工大会", "职代会", "民主管理", "民主评议",
-        "民主测评", "提案", "民主治校", "民主参与",
+        "民主测评", "提案", "民主治校", "民主参与", "合理化建议",
     ),
     "openness": ("校务公开", "政务公开", "公开栏", "公开制度"),
-    "ethics": ("师德", "师风", "师表", "职业道德", "诚信教育", "教书育人"),
+    # not a bare 师风: it matches 教师风采
+    "ethics": ("师德", "师风建设", "师表", "职业道德", "诚信教育", "教书育人"),
     "home_building": ("建家", "教工之家", "职工之家", "职工小家", "教工小家", "模范之家"),
     "care": (
         "送温暖", "帮扶", "慰问", "困难教职工", "特困", "互助保险", "看望", "解难",
-        "疾苦", "关心教职工", "冷暖", "体检",
+        "疾苦", "关心教职工", "冷暖", "体检", "扶助", "困难学生", "疗养",
     ),
     "culture_sports": (
         "文体", "体育", "乒乓球", "羽毛球", "篮球", "拔河", "健身", "运动会", "校运会",
@@ -209,7 +217,7 @@ _MARKERS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (2, re.compile(rf"[（(]\s*[{_CN_DIGITS}]{{1,4}}\s*[）)][\s、.．，,]*|[㈠-㈩][\s、.．]*")),
     (4, re.compile(r"[（(]\s*\d{1,3}\s*[）)][\s、.．，,]*|[⑴-⒇][\s、.．]*")),
     (1, re.compile(rf"[{_CN_DIGITS}]{{1,4}}\s*[、.．，,]\s*")),
-    (3, re.compile(r"\d{1,3}\s*[.．、，,)）](?!\d)\s*|[⒈-⒛]\s*")),
+    (3, re.compile(r"\d{1,3}\s*(?:[.．](?!\d)|[、，,)）])\s*|[⒈-⒛]\s*")),
     (5, re.compile(r"[①-⑳❶-❿➀-➉][\s、.．]*")),
     (_STRAY_RANK, re.compile(r"[.．、]+\s*")),
 )
@@ -219,7 +227,7 @@ _MONTH_SEP = r"\s*(?:[、，,/和及与]|[-－—–~～至到]{1,2})\s*"
 _MONTH_LABEL = re.compile(
     r"(?:(?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年\s*)?"
     rf"(?:{_MONTH_NUM}(?:月份?)?{_MONTH_SEP}){{0,11}}{_MONTH_NUM}\s*月份?"
-    r"(?:(?:主要)?(?:工作|活动)(?:安排|重点|计划|内容)?)?"
+    r"(?:(?:主要)?(?:工作|活动)(?:安排|重点|计划|内容)?(?=[\s:：]|$))?"
 )
 _MONTH_TOKEN = re.compile(r"(?P<num>十[一二]|[一二三四五六七八九十元]|\d{1,2})|(?P<range>[-－—–~～至到])")
 _YEAR_PREFIX = re.compile(r"^(?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年")
@@ -269,7 +277,7 @@ def _split_marker(text: str) -> tuple[int | None, str]:
 
 
 def _strip_marker(text: str) -> str:
-    return _split_marker(text)[1] if text else text
+    return _split_marker(text)[1]
 
 
 def _month_values(label: str) -> list[int] | None:
@@ -310,18 +318,28 @@ def _match_month(text: str) -> _Month | None:
     return _Month(months, match.group().strip(), rest, strict)
 
 
-def _is_numbering_not_months(text: str, month: _Month) -> bool:
+def _is_numbering_not_months(text: str) -> bool:
     """'3、9月…' is item 3 in September; '1、2月' or '一、二月' is a two-month slot."""
     head = re.match(r"(\d{1,2})\s*[、，,]\s*(\d{1,2})\s*月", text)
     return bool(head) and int(head.group(2)) != int(head.group(1)) + 1
 
 
+def _split_number_before_month(text: str) -> tuple[int | None, str]:
+    """'1.9月' is item 1 in September; the arabic marker pattern refuses '1.9' as a decimal."""
+    match = re.match(r"\d{1,3}\s*[.．]\s*", text)
+    if match and _match_month(text[match.end():]):
+        return 3, text[match.end():]
+    return None, text
+
+
 def _tokenize(raw: str, style_rank: int | None = None, styled_title: bool = False) -> _Line:
     raw = raw.strip()
     month = _match_month(raw)
-    if month and not _is_numbering_not_months(raw, month):
+    if month and not _is_numbering_not_months(raw):
         return _Line(raw, None, raw, month, styled_title)
     rank, body = _split_marker(raw)
+    if rank is None:
+        rank, body = _split_number_before_month(raw)
     body = body.strip()
     month = _match_month(body) if rank is not None else None
     if month:
@@ -554,6 +572,8 @@ class _PlanBuilder:
         elif block.kind == "schedule":
             plan.structural_headings.append(block.title or "")
             plan.unclassified.extend(line.raw for line in lines)
+        elif not lines and block.has_slots():  # "五、全年活动" followed only by months
+            plan.structural_headings.append(block.title or "")
         else:
             section = Section(block.title or "")
             plan.sections.append(section)

@@ -1,0 +1,32 @@
+# Jianjia — the two commands of the README:
+#   make run    set up and start the product (web + worker) with demo data
+#   make test   set up and run the whole test suite
+# Both work on a fresh machine with only Python 3.11+ (SQLite, embedded job queue).
+
+PYTHON ?= python3
+VENV   ?= .venv
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test setup setup-test assets translations migrate demo clean
+
+run: setup migrate demo
+	@HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) bash scripts/run.sh
+
+test: setup-test
+	@VENV=$(VENV) bash scripts/test.sh $(ARGS)
+
+setup:
+	@PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/setup.sh
+
+setup-test:
+	@PYTHON=$(PYTHON) VENV=$(VENV) WITH_TEST=1 bash scripts/setup.sh
+
+migrate:
+	@$(VENV)/bin/flask --app app db upgrade
+
+demo:
+	@$(VENV)/bin/flask --app app demo load --if-empty >/dev/null
+
+clean:
+	rm -rf $(VENV) node_modules app/static/vendor instance .pytest_cache
