@@ -2,13 +2,14 @@
 import time
 
 import click
+from flask.cli import AppGroup
 from flask import current_app
 
 from app.extensions import db
 
-users_cli = click.Group("users", help="用户管理")
-demo_cli = click.Group("demo", help="演示数据")
-jobs_cli = click.Group("jobs", help="后台任务")
+users_cli = AppGroup("users", help="用户管理")
+demo_cli = AppGroup("demo", help="演示数据")
+jobs_cli = AppGroup("jobs", help="后台任务")
 
 
 @users_cli.command("create")

@@ -1,5 +1,6 @@
 """``flask tenants …``: provisioning and offboarding from the command line."""
 import click
+from flask.cli import AppGroup
 from flask import current_app
 from sqlalchemy import select
 
@@ -7,7 +8,7 @@ from app.extensions import db
 from tenants import provisioning
 from tenants.models import SCHOOL_KINDS, District, utcnow
 
-tenants_cli = click.Group("tenants", help="区县与学校（租户）管理")
+tenants_cli = AppGroup("tenants", help="区县与学校（租户）管理")
 
 
 def _district(slug: str) -> District:
@@ -27,9 +28,10 @@ def create_district(slug, name, region):
         district = provisioning.create_district(slug, name, region)
     except provisioning.ProvisioningError as exc:
         raise click.ClickException(str(exc))
+    summary = f"已创建区县 {district.name}（/d/{district.slug}/，id={district.id}）"
     _audit("district_created", district.id, {"slug": district.slug, "name": district.name, "via": "cli"})
-    db.session.commit()
-    click.echo(f"已创建区县 {district.name}（/d/{district.slug}/，id={district.id}）")
+    db.session.commit()  # after this the row is only visible inside its scope (RLS)
+    click.echo(summary)
 
 
 @tenants_cli.command("add-school")
@@ -47,9 +49,10 @@ def add_school(district_slug, name, kind, code, staff_count, member_count):
                                          member_count=member_count)
     except provisioning.ProvisioningError as exc:
         raise click.ClickException(str(exc))
+    summary = f"已新增学校 {school.name}（id={school.id}）"
     _audit("school_created", district.id, {"name": school.name, "via": "cli"}, school_id=school.id)
     db.session.commit()
-    click.echo(f"已新增学校 {school.name}（id={school.id}）")
+    click.echo(summary)
 
 
 @tenants_cli.command("offboard")

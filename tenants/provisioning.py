@@ -15,7 +15,7 @@ from app.extensions import db
 from tenants.models import SCHOOL_KINDS, District, School, TenantMixin
 from tenants.scope import Scope, system_scope, tenant_scope
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$")
 
 
 class ProvisioningError(ValueError):
@@ -25,7 +25,7 @@ class ProvisioningError(ValueError):
 def create_district(slug: str, name: str, region: str = "") -> District:
     slug = (slug or "").strip().lower()
     if not SLUG_RE.match(slug):
-        raise ProvisioningError("区县代码只能由小写字母、数字和连字符组成，3 到 40 个字符")
+        raise ProvisioningError("区县代码只能由小写字母、数字和连字符组成，2 到 40 个字符")
     if not (name or "").strip():
         raise ProvisioningError("请填写区县教育工会名称")
     with system_scope("provision a new district"):

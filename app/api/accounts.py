@@ -9,8 +9,8 @@ blp = Blueprint("api_me", __name__, url_prefix="/api/v1", description="当前用
 
 
 @blp.route("/me")
-@blp.response(200, MeSchema)
 @requires(AUTHENTICATED)
+@blp.response(200, MeSchema)
 def me():
     """当前登录用户及其角色"""
     user = current_user._get_current_object()

@@ -21,18 +21,18 @@ def _fail(exc):
 
 
 @blp.route("/schools", methods=["GET"])
+@requires("school.view")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_schema(SchoolSchema))
-@requires("school.view")
 def list_schools(args):
     """本区学校（学校用户只看到本校）"""
     return _page(services.schools_query(args["q"]), args)
 
 
 @blp.route("/schools", methods=["POST"])
+@requires("district.manage")
 @blp.arguments(SchoolSchema)
 @blp.response(201, SchoolSchema)
-@requires("district.manage")
 def create_school(data):
     """新增学校"""
     try:
@@ -45,17 +45,17 @@ def create_school(data):
 
 
 @blp.route("/s/<int:school>", methods=["GET"])
-@blp.response(200, SchoolSchema)
 @requires("school.view")
+@blp.response(200, SchoolSchema)
 def get_school():
     """一所学校"""
     return g.school
 
 
 @blp.route("/s/<int:school>", methods=["PATCH"])
+@requires("district.manage")
 @blp.arguments(SchoolPatchSchema(partial=True))
 @blp.response(200, SchoolSchema)
-@requires("district.manage")
 def update_school(data):
     """修改学校"""
     school = g.school
@@ -72,17 +72,17 @@ def update_school(data):
 
 
 @blp.route("/users", methods=["GET"])
+@requires("district.manage")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_schema(UserSchema))
-@requires("district.manage")
 def list_users(args):
     """本区用户"""
     return _page(services.users_query(args["q"]), args)
 
 
 @blp.route("/users/<int:user_id>", methods=["GET"])
-@blp.response(200, UserSchema)
 @requires("district.manage")
+@blp.response(200, UserSchema)
 def get_user(user_id):
     """一个用户"""
     user = services.user_in_district(user_id)
@@ -92,9 +92,9 @@ def get_user(user_id):
 
 
 @blp.route("/memberships", methods=["GET"])
+@requires("district.manage")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_schema(MembershipSchema))
-@requires("district.manage")
 def list_memberships(args):
     """本区角色授予"""
     from sqlalchemy import select
@@ -103,9 +103,9 @@ def list_memberships(args):
 
 
 @blp.route("/memberships", methods=["POST"])
+@requires("district.manage")
 @blp.arguments(GrantSchema)
 @blp.response(201, MembershipSchema)
-@requires("district.manage")
 def create_membership(data):
     """授予角色（用户须已在本区有角色）"""
     user = services.user_in_district(data["user_id"])
@@ -121,8 +121,8 @@ def create_membership(data):
 
 
 @blp.route("/memberships/<int:membership_id>", methods=["DELETE"])
-@blp.response(204)
 @requires("district.manage")
+@blp.response(204)
 def delete_membership(membership_id):
     """撤销角色"""
     membership = db.session.get(Membership, (g.district.id, membership_id))

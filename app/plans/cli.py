@@ -15,7 +15,6 @@ from app.plans.parser import (
     ParsedPlan,
     PlanParseError,
     parse_plan_file,
-    suggest_category,
 )
 
 _PREVIEW_CHARS = 40
@@ -34,11 +33,11 @@ def format_summary(parsed: ParsedPlan) -> str:
     """A readable Chinese summary of a parsed plan."""
     lines = [f"指导思想：{_preview(parsed.guiding_ideology) or '（未识别）'}"]
     lines.append(f"主要工作：{len(parsed.sections)} 个部分")
+    categorized = iter(parsed.items_with_categories())  # same order as the section items
     for section in parsed.sections:
         lines.append(f"  ■ {section.title}（{len(section.items)} 条）")
-        for item in section.items:
-            category = CATEGORY_LABELS[suggest_category(item)]
-            lines.append(f"    - [{category}] {_preview(item)}")
+        for entry in (next(categorized) for _ in section.items):
+            lines.append(f"    - [{CATEGORY_LABELS[entry['category']]}] {_preview(entry['text'])}")
     lines.append(f"落实措施：{len(parsed.measures)} 条")
     lines.extend(f"    - {_preview(measure)}" for measure in parsed.measures)
     activity_count = sum(len(slot.activities) for slot in parsed.schedule)

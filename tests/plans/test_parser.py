@@ -24,7 +24,8 @@ from app.plans.parser import (
     suggest_category,
 )
 
-SAMPLES = Path("/work/shared/samples/plans")
+# shared/ sits beside the project root (here and in CI).
+SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "plans"
 SAMPLE_002 = SAMPLES / "002_5714f57b4cff8f47.txt"
 SAMPLE_004 = SAMPLES / "004_008f8425e77873c9.txt"
 

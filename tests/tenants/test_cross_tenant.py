@@ -1,0 +1,223 @@
+"""Walks every rule in app.url_map (web pages and API operations) as anonymous, as users of
+another district and another school, and as every role, and asserts that nothing of another
+tenant is returned or changed. A new route without an authorization rule fails here; a new
+URL argument without a victim value below fails here too."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from sqlalchemy import select
+
+from app.access import PUBLIC, PUBLIC_ENDPOINTS
+from app.extensions import db
+from tenants.roles import roles_allow
+from tests.conftest import csrf_token, login
+
+SKIP_METHODS = {"HEAD", "OPTIONS"}
+
+
+@pytest.fixture
+def victim(app, world):
+    """Objects of school s1a in district d1 that every URL argument can point at."""
+    from app.accounts.models import ApiToken
+    from app.jobs.models import JobRun
+    from tenants.models import Membership
+    from tenants.scope import Scope, tenant_scope
+
+    with app.app_context():
+        with tenant_scope(Scope.district(world.d1)):
+            run = JobRun(kind="import_people", dedupe_key="victim-run", school_id=world.s1a, status="done",
+                         result={"summary": "甲小学的秘密结果"})
+            db.session.add(run)
+            db.session.flush()
+            membership = db.session.scalar(select(Membership).where(Membership.user_id == world.users["chair1a"]))
+            token = ApiToken(user_id=world.users["chair1a"], name="victim", token_hash="0" * 64, prefix="jj_victim")
+            db.session.add(token)
+            db.session.flush()
+            values = {"district": "d1", "school": world.s1a, "run_id": run.id,
+                      "user_id": world.users["chair1a"], "membership_id": membership.id,
+                      "token_id": token.id, "code": "en"}
+            db.session.commit()
+    return values
+
+
+# Calls that remove the victim's role or login: walked last, and a later 404 is expected.
+DESTRUCTIVE = {"admin.revoke_role", "api_district.delete_membership", "admin.set_active"}
+
+
+def _rules(app):
+    pairs = [(rule, method) for rule in app.url_map.iter_rules() if rule.endpoint not in PUBLIC_ENDPOINTS
+             for method in sorted(rule.methods - SKIP_METHODS)]
+    pairs.sort(key=lambda p: (p[0].endpoint in DESTRUCTIVE, p[1] != "GET", p[0].rule, p[1]))
+    return pairs
+
+
+def _permission(app, endpoint):
+    return getattr(app.view_functions[endpoint], "permission", None)
+
+
+def _url(app, rule, method, values):
+    missing = set(rule.arguments) - set(values)
+    assert not missing, f"{rule.rule}: give the victim a value for {missing}"
+    adapter = app.url_map.bind("localhost")
+    return adapter.build(rule.endpoint, {k: values[k] for k in rule.arguments}, method=method)
+
+
+def _call(client, method, url, token):
+    if url.startswith("/api/"):
+        headers = {"X-CSRFToken": token, "Accept": "application/json"}
+        return client.open(url, method=method, json={}, headers=headers)
+    return client.open(url, method=method, data={"csrf_token": token})
+
+
+def _snapshot(app) -> str:
+    """A digest of every row of every table that a request could change illegitimately."""
+    from tenants.scope import system_scope
+
+    ignored = {"login_attempt", "audit_event", "user_session", "alembic_version"}
+    digest = hashlib.sha256()
+    with app.app_context():
+        with system_scope("test: snapshot all tenants"):
+            for table in db.metadata.sorted_tables:
+                if table.name in ignored:
+                    continue
+                rows = db.session.execute(select(table).order_by(*table.primary_key.columns)).all()
+                digest.update(json.dumps([table.name, [list(map(str, r)) for r in rows]]).encode())
+        db.session.remove()
+    return digest.hexdigest()
+
+
+def test_every_endpoint_declares_an_authorization_rule(app):
+    missing = [rule.endpoint for rule in app.url_map.iter_rules()
+               if rule.endpoint not in PUBLIC_ENDPOINTS and _permission(app, rule.endpoint) is None]
+    assert missing == [], f"routes without @requires/@public: {missing}"
+
+
+def test_anonymous_gets_nothing(app, victim):
+    client = app.test_client()
+    token = csrf_token(client)
+    before = _snapshot(app)
+    for rule, method in _rules(app):
+        if _permission(app, rule.endpoint) == PUBLIC:
+            continue
+        url = _url(app, rule, method, victim)
+        response = _call(client, method, url, token)
+        if url.startswith("/api/"):
+            assert response.status_code == 401, (method, url, response.status_code)
+        else:
+            assert response.status_code == 302 and "/login" in response.location, (method, url, response.status_code)
+    assert _snapshot(app) == before
+
+
+FOREIGN_MARKERS = ["一区甲小学", "甲小学的秘密结果", "CHAIR1A", "chair1a"]
+
+
+@pytest.mark.parametrize("actor", ["d2admin", "chair2a"])
+def test_users_of_another_district_get_404_and_change_nothing(app, victim, actor):
+    client = app.test_client()
+    assert login(client, actor).status_code == 302
+    token = csrf_token(client, "/account/password")
+    before = _snapshot(app)
+    for rule, method in _rules(app):
+        if "district" not in rule.arguments:
+            continue
+        url = _url(app, rule, method, victim)
+        response = _call(client, method, url, token)
+        assert response.status_code == 404, (actor, method, url, response.status_code)
+        body = response.get_data().decode("utf-8", "replace")
+        assert not any(marker in body for marker in FOREIGN_MARKERS), (actor, url)
+    assert _snapshot(app) == before
+
+
+def test_user_of_another_school_cannot_reach_the_school(app, victim):
+    client = app.test_client()
+    assert login(client, "chair1b").status_code == 302
+    token = csrf_token(client, "/account/password")
+    before = _snapshot(app)
+    for rule, method in _rules(app):
+        if "district" not in rule.arguments:
+            continue
+        url = _url(app, rule, method, victim)
+        response = _call(client, method, url, token)
+        if "school" in rule.arguments:
+            assert response.status_code == 404, (method, url, response.status_code)
+        elif set(rule.arguments) & {"run_id", "user_id", "membership_id"}:
+            assert response.status_code in (403, 404), (method, url, response.status_code)
+        body = response.get_data().decode("utf-8", "replace")
+        assert not any(marker in body for marker in FOREIGN_MARKERS), (method, url)
+    assert _snapshot(app) == before
+
+
+def test_others_cannot_touch_a_users_api_token(app, victim):
+    client = app.test_client()
+    login(client, "chair1b")
+    response = client.post(f"/account/tokens/{victim['token_id']}/revoke",
+                           data={"csrf_token": csrf_token(client, "/account/password")})
+    assert response.status_code == 404
+
+
+OUTSIDE_S1A = {"d1assessor"}  # a district role without the whole district: school pages are 404
+ROLE_OF = {"d1admin": {"district_admin"}, "d1staff": {"district_staff"}, "d1assessor": {"assessor"},
+           "chair1a": {"school_chair"}, "editor1a": {"school_editor"}}
+
+
+@pytest.mark.parametrize("actor", sorted(ROLE_OF))
+def test_each_role_gets_exactly_what_its_permissions_allow(app, victim, actor):
+    """Same district: allowed → a normal answer (never 403/404/500); refused → 403. Never
+    any row of district d2 in a page or a payload."""
+    client = app.test_client()
+    assert login(client, actor).status_code == 302
+    token = csrf_token(client, "/account/password")
+    for rule, method in _rules(app):
+        if "district" not in rule.arguments or rule.endpoint == "accounts.logout":
+            continue
+        permission = _permission(app, rule.endpoint)
+        url = _url(app, rule, method, victim)
+        response = _call(client, method, url, token)
+        assert response.status_code < 500, (actor, method, url)
+        if permission in (PUBLIC, "authenticated"):
+            continue
+        if roles_allow(ROLE_OF[actor], permission):
+            refused = (401, 403) if rule.endpoint in DESTRUCTIVE else (401, 403, 404)
+            assert response.status_code not in refused, (actor, method, url, response.status_code)
+        elif "school" in rule.arguments and actor in OUTSIDE_S1A:
+            assert response.status_code == 404, (actor, method, url, response.status_code)
+        else:
+            assert response.status_code == 403, (actor, method, url, response.status_code)
+        body = response.get_data().decode("utf-8", "replace")
+        assert "二区甲小学" not in body and "d2admin" not in body, (actor, url)
+
+
+def test_school_users_never_see_other_schools_in_lists(app, world):
+    client = app.test_client()
+    login(client, "chair1a")
+    payload = client.get("/api/v1/d/d1/schools").get_json()
+    assert {item["id"] for item in payload["items"]} == {world.s1a}
+    page = client.get(f"/d/d1/s/{world.s1a}/").get_data(as_text=True)
+    assert "一区甲小学" in page and "一区乙中学" not in page and "CHAIR1B" not in page
+
+
+def test_district_payloads_only_hold_the_districts_ids(app, world):
+    """The OWASP cross-tenant boundary test: collect every id in list payloads."""
+    client = app.test_client()
+    login(client, "d1admin")
+
+    def collect(obj, key=None, out=None):
+        out = out if out is not None else {}
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                collect(v, k, out)
+        elif isinstance(obj, list):
+            for v in obj:
+                collect(v, key, out)
+        elif key in ("district_id", "school_id"):
+            out.setdefault(key, set()).add(obj)
+        return out
+
+    found = {}
+    for url in ("/api/v1/d/d1/schools?per_page=100", "/api/v1/d/d1/memberships?per_page=100"):
+        collect(client.get(url).get_json(), out=found)
+    assert found["district_id"] == {world.d1}
+    assert found.get("school_id", set()) <= {world.s1a, world.s1b, None}
