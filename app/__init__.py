@@ -51,6 +51,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
 def _import_models() -> None:
     import app.accounts.models  # noqa: F401
+    import app.activities.models  # noqa: F401
+    import app.plans.models  # noqa: F401
     import app.audit.models  # noqa: F401
     import app.jobs.models  # noqa: F401
     import tenants.filters  # noqa: F401  (registers the ORM filter)
@@ -90,6 +92,10 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
+        # A request naming an API token is authenticated by the token alone: protect_csrf skips
+        # the CSRF check for it, so the ambient session cookie must not authenticate it.
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return None
         # The cookie's user id alone is not trusted: the server-side session must be live.
         user = services.session_user(session.get("sid"))
         if user is None or str(user.id) != str(user_id):

@@ -36,15 +36,49 @@ def victim(app, world):
             token = ApiToken(user_id=world.users["chair1a"], name="victim", token_hash="0" * 64, prefix="jj_victim")
             db.session.add(token)
             db.session.flush()
+            plan, version, activity, record, upload, note = _plan_objects(world)
             values = {"district": "d1", "school": world.s1a, "run_id": run.id,
                       "user_id": world.users["chair1a"], "membership_id": membership.id,
-                      "token_id": token.id, "code": "en"}
+                      "token_id": token.id, "code": "en", "year": 2026, "plan_id": plan.id,
+                      "version_id": version.id, "number": version.number, "scheduled_id": activity.id,
+                      "record_id": record.id, "file_id": upload.id, "notification_id": note.id,
+                      "month": 3}
             db.session.commit()
     return values
 
 
 # Calls that remove the victim's role or login: walked last, and a later 404 is expected.
 DESTRUCTIVE = {"admin.revoke_role", "api_district.delete_membership", "admin.set_active"}
+
+
+def _plan_objects(world):
+    """A plan of s1a with a submitted version, a scheduled activity, an activity record with a
+    file, and a notification: the victims for URL arguments of the plans/activities areas."""
+    from datetime import date
+
+    from app.activities.models import ActivityFile, ActivityRecord, Notification
+    from app.plans.models import PlanVersion, ScheduledActivity, WorkPlan
+
+    plan = WorkPlan(school_id=world.s1a, year=2026, status="submitted", title="一区甲小学2026年工会工作计划",
+                    guiding_ideology="甲小学的秘密结果", latest_version_no=1)
+    db.session.add(plan)
+    db.session.flush()
+    version = PlanVersion(school_id=world.s1a, plan_id=plan.id, number=1,
+                          content={"guiding_ideology": "甲小学的秘密结果"})
+    activity = ScheduledActivity(school_id=world.s1a, plan_id=plan.id, months=[3], first_month=3,
+                                 title="三月 甲小学的秘密结果")
+    db.session.add_all([version, activity])
+    db.session.flush()
+    record = ActivityRecord(school_id=world.s1a, year=2026, held_on=date(2026, 3, 8), title="甲小学的秘密结果",
+                            scheduled_activity_id=activity.id)
+    db.session.add(record)
+    db.session.flush()
+    upload = ActivityFile(school_id=world.s1a, record_id=record.id, original_name="甲小学的秘密结果.png",
+                          stored_path="none", content_type="image/png", size=1)
+    note = Notification(user_id=world.users["chair1a"], school_id=world.s1a, text="甲小学的秘密结果")
+    db.session.add_all([upload, note])
+    db.session.flush()
+    return plan, version, activity, record, upload, note
 
 
 def _rules(app):
