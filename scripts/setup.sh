@@ -20,5 +20,4 @@ if [[ ! -f "$stamp" ]]; then
 fi
 
 "$VENV/bin/python" scripts/assets.py
-"$VENV/bin/pybabel" compile -q -d app/translations 2>/dev/null || \
-  "$VENV/bin/pybabel" compile -d app/translations >/dev/null
+"$VENV/bin/pybabel" compile -d app/translations >/dev/null 2>&1 || "$VENV/bin/pybabel" compile -d app/translations
