@@ -232,21 +232,22 @@ def apply(plan: ImportPlan, progress=None) -> dict:
     assert not plan.errors, "an import with errors must not be applied"
     progress = progress or (lambda *_: None)
     district_id = current_scope().district_id
+    # Hash first, write after: hashing dominates a large import, and on SQLite progress can
+    # only be written while this transaction has not started writing.
+    total = max(1, len(plan.users))
+    users = []
+    for i, row in enumerate(plan.users):
+        users.append(User(username=row["username"], display_name=row["display_name"], phone=row["phone"],
+                          email=row["email"], password_hash=hash_password(row["password"]),
+                          must_change_password=True))
+        if i % 10 == 0:
+            progress(30 + int(60 * i / total), f"正在创建用户 {i + 1}/{total}")
     for school in plan.schools:
         db.session.add(School(district_id=district_id, name=school["name"], kind=school["kind"],
                               code=school["code"], staff_count=school["staff_count"],
                               member_count=school["member_count"], address=school["address"]))
     db.session.flush()
     school_ids = {s.name: s.id for s in db.session.scalars(select(School))}
-    total = max(1, len(plan.users))
-    users = []
-    for i, row in enumerate(plan.users):
-        # Hashing dominates the time of a large import.
-        users.append(User(username=row["username"], display_name=row["display_name"], phone=row["phone"],
-                          email=row["email"], password_hash=hash_password(row["password"]),
-                          must_change_password=True))
-        if i % 10 == 0:
-            progress(30 + int(60 * i / total), f"正在创建用户 {i + 1}/{total}")
     db.session.add_all(users)
     db.session.flush()
     for row, user in zip(plan.users, users):

@@ -232,6 +232,19 @@ def _finish_failed(district_id, run_id, message, result, detail=""):
     db.session.commit()
 
 
+def _sqlite_job_holds_write_lock() -> bool:
+    """True on SQLite once the job's own transaction has written (BEGIN issued): progress
+    written on another connection would block for busy_timeout and raise 'database is
+    locked', failing the job. Progress is best effort, so it is skipped then."""
+    if db.engine.dialect.name != "sqlite":
+        return False
+    session = db.session()
+    if not session.in_transaction():
+        return False
+    dbapi = session.connection().connection.dbapi_connection
+    return bool(getattr(dbapi, "in_transaction", False))
+
+
 class _ProgressReporter:
     """Writes progress on its own connection so it is visible while the job's transaction
     is still open, and mirrors it into RQ's job.meta when running under RQ."""
@@ -246,6 +259,8 @@ class _ProgressReporter:
         if percent == self.last and not message:
             return
         self.last = percent
+        if _sqlite_job_holds_write_lock():
+            return  # SQLite has one writer: a second connection would wait, then fail the job
         with tenant_scope(Scope.district(self.key[0]), self.session):
             self.session.execute(
                 update(JobRun).where(JobRun.district_id == self.key[0], JobRun.id == self.key[1])
