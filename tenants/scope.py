@@ -39,8 +39,9 @@ class Scope:
             return True
         if district_id != self.district_id:
             return False
-        if school_id is None or self.school_ids is None:
+        if self.school_ids is None:
             return True
+        # A school scope reaches only rows of its schools, never district-level rows.
         return school_id in self.school_ids
 
     @classmethod
@@ -76,20 +77,29 @@ def set_scope(scope: Scope | None, session=None) -> None:
     emits no SQL) can never hand a foreign object to the new scope; on PostgreSQL the
     RLS settings of an open transaction are refreshed.
     """
-    sess = _session(session)
-    sess.info[SCOPE_KEY] = scope
-    if scope is not None and not scope.is_system:
-        _expunge_foreign(sess, scope)
     from tenants import rls
 
+    sess = _session(session)
+    sess.info[SCOPE_KEY] = scope
     rls.refresh_settings(sess)
+    if scope is not None and not scope.is_system:
+        _expunge_foreign(sess, scope)
 
 
 def _expunge_foreign(sess, scope: Scope) -> None:
+    """Read keys from the instance state only: touching an expired attribute would load it."""
     from tenants.models import TenantMixin
 
-    for obj in list(sess.identity_map.values()):
-        if isinstance(obj, TenantMixin) and not scope.allows(obj.district_id, obj.scope_school_id()):
+    for state in list(sess.identity_map.all_states()):
+        obj = state.obj()
+        if obj is None or not isinstance(obj, TenantMixin):
+            continue
+        district_id, row_id = state.identity if state.identity else (None, None)
+        school_id = None
+        column = type(obj).__school_column__
+        if column and scope.school_ids is not None:
+            school_id = row_id if column == "id" else state.dict.get(column, -1)  # unknown: not allowed
+        if not scope.allows(district_id, school_id):
             sess.expunge(obj)
 
 

@@ -187,3 +187,24 @@ def test_no_raw_sql_on_tenant_tables_outside_reviewed_modules():
         if re.search(r"\btext\(|exec_driver_sql", path.read_text(encoding="utf-8")):
             offenders.append(rel)
     assert offenders == []
+
+
+def test_school_scope_cannot_write_district_level_rows(app, world):
+    with app.app_context():
+        with tenant_scope(Scope.school(world.d1, {world.s1a})):
+            db.session.add(JobRun(kind="x", dedupe_key="district-level", school_id=None))
+            with pytest.raises(TenantScopeError):
+                db.session.flush()
+            db.session.rollback()
+
+
+def test_scope_switch_does_not_load_expired_objects(app, world):
+    """Expunging foreign objects reads identity keys only (an expired row must not be
+    refreshed under the old scope's database settings)."""
+    with app.app_context():
+        with tenant_scope(Scope.district(world.d1)):
+            school = db.session.get(School, (world.d1, world.s1a))
+            db.session.commit()  # expires it
+        with tenant_scope(Scope.district(world.d1)):
+            assert db.session.get(School, (world.d1, world.s1a)) is school
+            assert school.name == "一区甲小学"
