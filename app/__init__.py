@@ -53,6 +53,9 @@ def _import_models() -> None:
     import app.accounts.models  # noqa: F401
     import app.activities.models  # noqa: F401
     import app.plans.models  # noqa: F401
+    import app.rounds.models  # noqa: F401
+    import app.rubrics.models  # noqa: F401
+    import app.titles.models  # noqa: F401
     import app.audit.models  # noqa: F401
     import app.jobs.models  # noqa: F401
     import tenants.filters  # noqa: F401  (registers the ORM filter)

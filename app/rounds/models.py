@@ -1,0 +1,151 @@
+"""Rounds (DESIGN §7): draft → open → assessing → calibrating → publicised → final, and the
+school's applications: draft → submitted → returned → (resubmitted) submitted →
+under_assessment → scored → final. Everything a round uses is configuration stored here."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, BigInteger, Date, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from tenants.models import SchoolScopedMixin, TenantMixin, UTCDateTime, tenant_fk, utcnow
+
+TITLE_ROUND = "title"
+RE_REVIEW = "re_review"
+ANNUAL_REVIEW = "annual_review"
+ROUND_KINDS = {TITLE_ROUND: "建家评选", RE_REVIEW: "复查", ANNUAL_REVIEW: "年度考评"}
+
+ROUND_STATES = ["draft", "open", "assessing", "calibrating", "publicised", "final"]
+ROUND_STATE_LABELS = {"draft": "筹备中", "open": "申报中", "assessing": "评审中", "calibrating": "核分中",
+                      "publicised": "公示中", "final": "已命名"}
+
+APPLICATION_STATES = ["draft", "submitted", "returned", "under_assessment", "scored", "final"]
+APPLICATION_STATE_LABELS = {"draft": "草稿", "submitted": "已提交", "returned": "已退回",
+                            "under_assessment": "评审中", "scored": "已评分", "final": "已定档"}
+
+AGGREGATIONS = {"mean": "平均分", "median": "中位数", "trimmed_mean": "去掉最高最低后平均（≥5 位评审）"}
+
+Score = Numeric(7, 2)
+
+
+class Round(TenantMixin, db.Model):
+    __tablename__ = "round"
+    __table_args__ = (tenant_fk(["rubric_id"], "rubric"),)
+
+    kind: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), default="draft", index=True)
+    rubric_id: Mapped[int | None] = mapped_column(BigInteger)
+    home_kind: Mapped[str] = mapped_column(String(20), default="staff_home")  # 职工之家 / 职工小家
+    target_tier: Mapped[str | None] = mapped_column(String(12))  # the tier applied for (title rounds)
+    # Timeline
+    opens_on: Mapped[date | None] = mapped_column(Date)
+    closes_on: Mapped[date | None] = mapped_column(Date)
+    grace_days: Mapped[int] = mapped_column(Integer, default=0)
+    assessment_due_on: Mapped[date | None] = mapped_column(Date)
+    publicity_working_days: Mapped[int] = mapped_column(Integer, default=5)
+    # Rules (all configurable, none hard-coded)
+    eligibility: Mapped[dict] = mapped_column(JSON, default=dict)  # {"requires_tier": "advanced", "min_membership_rate": 90}
+    weights: Mapped[dict] = mapped_column(JSON, default=lambda: {"self": 20, "assessor": 80, "peer": 0})
+    aggregation: Mapped[str] = mapped_column(String(20), default="mean")
+    disagreement_threshold: Mapped[Decimal | None] = mapped_column(Score)
+    quotas: Mapped[dict] = mapped_column(JSON, default=dict)  # {"model": 3, "advanced": 8}
+    tie_break: Mapped[list] = mapped_column(JSON, default=list)  # e.g. ["veto_free", "category:履行职能", "self_score"]
+    grade_bands: Mapped[list] = mapped_column(JSON, default=list)  # [["excellent", 90], ["good", 80], ["pass", 60]]
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Application(SchoolScopedMixin, db.Model):
+    """A school's entry in a round with its self-assessment."""
+
+    __tablename__ = "application"
+    __extra_table_args__ = (
+        tenant_fk(["round_id"], "round", ondelete="CASCADE"),
+        UniqueConstraint("district_id", "round_id", "school_id"),
+    )
+
+    round_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    entered_automatically: Mapped[bool] = mapped_column(default=False)
+    title_id: Mapped[int | None] = mapped_column(BigInteger)  # the title under 复查
+    summary: Mapped[str] = mapped_column(Text, default="")  # 申报材料 summary / 建家工作汇报
+    latest_snapshot_no: Mapped[int] = mapped_column(Integer, default=0)
+    first_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    late: Mapped[bool] = mapped_column(default=False)  # submitted in the grace period
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SelfScore(SchoolScopedMixin, db.Model):
+    """自评分 for one indicator: the inputs (points, count of misses, rate) and a note."""
+
+    __tablename__ = "self_score"
+    __extra_table_args__ = (
+        tenant_fk(["application_id"], "application", ondelete="CASCADE"),
+        tenant_fk(["indicator_id"], "indicator", ondelete="CASCADE"),
+        UniqueConstraint("district_id", "application_id", "indicator_id"),
+    )
+
+    application_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    indicator_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    points: Mapped[Decimal | None] = mapped_column(Score)  # POINTS / BONUS
+    units: Mapped[int | None] = mapped_column(Integer)      # DEDUCTION: count of misses
+    rate: Mapped[Decimal | None] = mapped_column(Score)     # RATE_BAND: percent
+    passed: Mapped[bool | None] = mapped_column()           # must_pass / veto answers
+    note: Mapped[str] = mapped_column(Text, default="")
+    provided: Mapped[bool] = mapped_column(default=False)   # filled from system data (上级提供)
+
+
+class ApplicationSnapshot(SchoolScopedMixin, db.Model):
+    """The immutable content frozen at each submit (and the dossier compile it queued)."""
+
+    __tablename__ = "application_snapshot"
+    __extra_table_args__ = (
+        tenant_fk(["application_id"], "application", ondelete="CASCADE"),
+        UniqueConstraint("district_id", "application_id", "number"),
+    )
+
+    application_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict] = mapped_column(JSON)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_by: Mapped[int | None] = mapped_column(BigInteger)
+    dossier_run_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ApplicationComment(SchoolScopedMixin, db.Model):
+    """The district's comment when returning an application (optionally on an indicator)."""
+
+    __tablename__ = "application_comment"
+    __extra_table_args__ = (tenant_fk(["application_id"], "application", ondelete="CASCADE"),)
+
+    application_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    indicator_id: Mapped[int | None] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(BigInteger)
+    snapshot_no: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Evidence(SchoolScopedMixin, db.Model):
+    """佐证材料 attached to one indicator of an application; stored under a random name."""
+
+    __tablename__ = "evidence"
+    __extra_table_args__ = (
+        tenant_fk(["application_id"], "application", ondelete="CASCADE"),
+        tenant_fk(["indicator_id"], "indicator", ondelete="CASCADE"),
+    )
+
+    application_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    indicator_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    original_name: Mapped[str] = mapped_column(String(200))
+    stored_path: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[int | None] = mapped_column(BigInteger)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

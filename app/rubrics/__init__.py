@@ -1,0 +1,1 @@
+"""考核细则: versioned rubrics as data (categories, indicators, rules)."""
