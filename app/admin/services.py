@@ -12,6 +12,7 @@ from app.extensions import db
 from tenants import provisioning
 from tenants.models import SCHOOL_KINDS, Membership, School
 from tenants.roles import ALL_ROLES, DISTRICT_ROLES, SCHOOL_ROLES
+from tenants.scope import Scope, tenant_scope
 
 
 class AdminError(ValueError):
@@ -69,11 +70,16 @@ def create_school(data: dict) -> School:
 
 def update_school(school: School, data: dict) -> School:
     name = data["name"].strip()
-    clash = db.session.scalar(select(School.id).where(School.name == name, School.id != school.id))
+    code = (data.get("code") or "").strip() or None
+    # Names and codes are unique per district, but the request may run in a one-school scope
+    # (/d/<district>/s/<school>/…), which would hide the clashing school: check district-wide.
+    with tenant_scope(Scope.district(school.district_id)):
+        clash = db.session.scalar(select(School.id).where(School.name == name, School.id != school.id))
+        code_clash = code and db.session.scalar(select(School.id).where(School.code == code,
+                                                                        School.id != school.id))
     if clash:
         raise AdminError(f"学校 {name} 已存在", field="name")
-    code = (data.get("code") or "").strip() or None
-    if code and db.session.scalar(select(School.id).where(School.code == code, School.id != school.id)):
+    if code_clash:
         raise AdminError(f"学校代码 {code} 已被使用", field="code")
     before = {"name": school.name, "kind": school.kind, "code": school.code}
     school.name, school.kind, school.code = name, data["kind"], code
@@ -162,7 +168,8 @@ def create_user(data: dict) -> User:
         user = accounts.create_user(data["username"], data["display_name"], data["password"],
                                     phone=data.get("phone") or "", email=data.get("email") or "")
     except accounts.AccountError as exc:
-        raise AdminError(str(exc), field=exc.field or "username")
+        # accounts.set_password names its field "new" (the change-password form); here it is "password".
+        raise AdminError(str(exc), field="password" if exc.field == "new" else (exc.field or "username"))
     record("user_created", target=user, details={"username": user.username})
     grant(user, data["role"], data.get("school_id"))
     return user

@@ -15,5 +15,7 @@ def me():
     """当前登录用户及其角色"""
     user = current_user._get_current_object()
     data = MeSchema().dump(user)
+    # @blp.response dumps this dict again, where "phone" is read from "masked_phone".
+    data["masked_phone"] = data.pop("phone", "")
     data["memberships"] = [{"label": p["label"], "roles": p["roles"], "url": p["url"]} for p in workplaces(user)]
     return data

@@ -17,7 +17,11 @@ def _page(stmt, args):
 
 
 def _fail(exc):
-    abort(422, description=str(exc))
+    # Shaped like a schema error (the error handler passes "messages" on as "errors"), so the
+    # client learns which field failed and why; a bare abort's description was dropped.
+    from flask_smorest import abort as api_abort
+
+    api_abort(422, messages={"json": {getattr(exc, "field", None) or "_schema": [str(exc)]}})
 
 
 @blp.route("/schools", methods=["GET"])
