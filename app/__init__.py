@@ -169,6 +169,18 @@ def _register_request_hooks(app: Flask) -> None:
             csrf.protect()
 
     @app.before_request
+    def require_new_password():
+        """A user with a temporary password changes it before doing anything else."""
+        if (current_user.is_authenticated and current_user.must_change_password
+                and request.endpoint not in _PASSWORD_EXEMPT and not g.get("token_auth")):
+            from flask import flash, jsonify, redirect, url_for
+
+            if request.path.startswith("/api/"):
+                return jsonify(code=403, status="Forbidden", message="请先修改初始密码"), 403
+            flash("请先修改初始密码", "warning")
+            return redirect(url_for("accounts.change_password"))
+
+    @app.before_request
     def load_scope():
         g.district = g.school = g.scope = None
         slug = g.get("district_slug")
@@ -179,6 +191,10 @@ def _register_request_hooks(app: Flask) -> None:
         resolve.apply(resolve.resolve(current_user, slug, g.get("school_id")))
 
     app.after_request(security.add_headers)
+
+
+_PASSWORD_EXEMPT = {"accounts.change_password", "accounts.logout", "static", "bootstrap.static",
+                    "main.set_language"}
 
 
 def _register_cli(app: Flask) -> None:

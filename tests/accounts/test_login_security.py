@@ -428,3 +428,20 @@ def test_failed_login_does_not_open_a_session(app, world):
     assert not is_logged_in(client)
     with client.session_transaction() as s:
         assert "sid" not in s and "_user_id" not in s
+
+
+def test_temporary_password_must_be_changed_before_anything_else(app, world):
+    from app.accounts.models import User
+    from app.extensions import db
+    from tests.conftest import login
+
+    with app.app_context():
+        user = db.session.get(User, world.users["chair1a"])
+        user.must_change_password = True
+        db.session.commit()
+    client = app.test_client()
+    assert "/account/password" in login(client, "chair1a").location
+    response = client.get(f"/d/d1/s/{world.s1a}/")
+    assert response.status_code == 302 and "/account/password" in response.location
+    assert client.get("/api/v1/me").status_code == 403
+    assert client.get("/account/password").status_code == 200
