@@ -53,3 +53,6 @@ class Notification(TenantMixin, db.Model):
     url: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def scope_school_id(self):
+        return self.school_id
