@@ -1,6 +1,6 @@
 """`flask plans parse FILE [--json]`: try the plan parser on a file from the command line.
 
-The lead registers ``parse_command`` in the ``plans`` click group; nothing here touches the app.
+``plans_cli`` (the ``flask plans`` group) holds ``parse_command``; nothing here touches the app.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import click
+from flask.cli import AppGroup
 
 from app.plans.parser import (
     CATEGORY_LABELS,
@@ -66,3 +67,9 @@ def parse_command(path: str, as_json: bool) -> None:
         click.echo(json.dumps(parsed.to_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo(format_summary(parsed))
+
+
+# `flask plans …`: registered in app/__init__.py (_register_cli).
+
+plans_cli = AppGroup("plans", help="年度工会工作计划")
+plans_cli.add_command(parse_command)
