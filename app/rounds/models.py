@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Date, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, Integer, Numeric, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -51,12 +51,22 @@ class Round(TenantMixin, db.Model):
     eligibility: Mapped[dict] = mapped_column(JSON, default=dict)  # {"requires_tier": "advanced", "min_membership_rate": 90}
     weights: Mapped[dict] = mapped_column(JSON, default=lambda: {"self": 20, "assessor": 80, "peer": 0})
     aggregation: Mapped[str] = mapped_column(String(20), default="mean")
+    # Assessors planned per application (评审组人数); trimmed_mean needs at least 5 (migration 0004).
+    panel_size: Mapped[int | None] = mapped_column(Integer)
     disagreement_threshold: Mapped[Decimal | None] = mapped_column(Score)
     quotas: Mapped[dict] = mapped_column(JSON, default=dict)  # {"model": 3, "advanced": 8}
     tie_break: Mapped[list] = mapped_column(JSON, default=list)  # e.g. ["veto_free", "category:履行职能", "self_score"]
     grade_bands: Mapped[list] = mapped_column(JSON, default=list)  # [["excellent", 90], ["good", 80], ["pass", 60]]
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def kind_label(self) -> str:
+        return ROUND_KINDS.get(self.kind, self.kind)
+
+    @property
+    def status_label(self) -> str:
+        return ROUND_STATE_LABELS.get(self.status, self.status)
 
 
 class Application(SchoolScopedMixin, db.Model):
@@ -78,6 +88,10 @@ class Application(SchoolScopedMixin, db.Model):
     last_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late: Mapped[bool] = mapped_column(default=False)  # submitted in the grace period
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def status_label(self) -> str:
+        return APPLICATION_STATE_LABELS.get(self.status, self.status)
 
 
 class SelfScore(SchoolScopedMixin, db.Model):
@@ -149,3 +163,26 @@ class Evidence(SchoolScopedMixin, db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by: Mapped[int | None] = mapped_column(BigInteger)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SnapshotFrozen(RuntimeError):
+    """A frozen application snapshot was about to change."""
+
+
+@event.listens_for(ApplicationSnapshot, "before_update")
+def _snapshot_is_frozen(mapper, connection, target):
+    """A snapshot is immutable once written; only the dossier run that compiles it may be
+    named once, after the fact."""
+    state = inspect(target)
+    for attr in state.attrs:
+        history = attr.history
+        if not history.has_changes():
+            continue
+        if attr.key == "dossier_run_id" and not [v for v in history.deleted if v is not None]:
+            continue
+        raise SnapshotFrozen(f"申报快照不可修改（{attr.key}）")
+
+
+@event.listens_for(ApplicationSnapshot, "before_delete")
+def _snapshot_is_kept(mapper, connection, target):
+    raise SnapshotFrozen("申报快照不可删除")
