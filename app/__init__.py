@@ -136,6 +136,27 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (main_bp, accounts_bp, platform_bp, admin_bp, schools_bp, jobs_bp):
         app.register_blueprint(bp)
 
+    from app.activities.views import bp as activities_bp
+
+    app.register_blueprint(activities_bp)
+
+    from app.rubrics.views import bp as rubrics_bp
+
+    app.register_blueprint(rubrics_bp)
+
+    from app.rounds.views import bp as rounds_bp
+    from app.rounds.views import school_bp as school_rounds_bp
+
+    app.register_blueprint(rounds_bp)
+    app.register_blueprint(school_rounds_bp)
+
+    from app.plans.views import bp as plans_bp
+    from app.plans.views import notes_bp as notifications_bp
+    from app.plans.views import review_bp as plan_review_bp
+
+    for bp in (plans_bp, plan_review_bp, notifications_bp):
+        app.register_blueprint(bp)
+
     from app.api import register_api
 
     register_api(app)
@@ -203,6 +224,14 @@ def _register_cli(app: Flask) -> None:
 
     for group in (tenants_cli, users_cli, demo_cli, jobs_cli):
         app.cli.add_command(group)
+
+    from app.rubrics.cli import rubrics_cli
+
+    app.cli.add_command(rubrics_cli)
+
+    from app.plans.cli import plans_cli
+
+    app.cli.add_command(plans_cli)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -36,6 +36,18 @@ def navigation() -> list[tuple[str, str, str]]:
             items.append((_("用户"), url_for("admin.users", district=district.slug), "admin.users"))
             items.append((_("批量导入"), url_for("admin.import_upload", district=district.slug),
                           "admin.import_upload"))
+        if allowed("district.view"):
+            from app.activities.services import current_year
+
+            items.append((_("活动完成率"), url_for("activities.completion", district=district.slug,
+                                                year=current_year()), "activities.completion"))
+        if allowed("rubrics.view"):
+            items.append((_("考核细则"), url_for("rubrics.index", district=district.slug), "rubrics.index"))
+        if allowed("rounds.view"):
+            items.append((_("评选考核"), url_for("rounds.index", district=district.slug), "rounds.index"))
+        if allowed("plans.review"):
+            items.append((_("工作计划"), url_for("plan_review.tracking", district=district.slug,
+                                             year=_plan_year()), "plan_review.tracking"))
         if allowed("audit.view"):
             items.append((_("审计日志"), url_for("admin.audit_log", district=district.slug), "admin.audit_log"))
         scope = g.get("scope")
@@ -43,14 +55,38 @@ def navigation() -> list[tuple[str, str, str]]:
             for school_id in sorted(scope.school_ids):
                 items.append((_("我的学校"), url_for("schools.home", district=district.slug, school=school_id),
                               "schools.home"))
+                items.append((_("申报与自评"), url_for("school_rounds.school_index", district=district.slug,
+                                                  school=school_id), "school_rounds.school_index"))
+                items.append((_("工作计划"), url_for("plans.index", district=district.slug, school=school_id),
+                              "plans.index"))
+                items.append((_("活动记录"), url_for("activities.index", district=district.slug, school=school_id),
+                              "activities.index"))
                 break
     if current_user.is_platform_admin:
         items.append((_("平台管理"), url_for("platform.districts"), "platform.districts"))
     return items
 
 
+def _plan_year() -> int:
+    from datetime import datetime
+
+    return datetime.now(CHINA).year
+
+
+def unread_notifications() -> int | None:
+    """Unread in-app notifications of the signed-in user in this district (None: no district)."""
+    if not current_user.is_authenticated or g.get("district") is None or g.get("scope") is None:
+        return None
+    from app.plans.notify import unread_count
+
+    try:
+        return unread_count(current_user.id)
+    except Exception:  # noqa: BLE001 - an error page must render even when the session is broken
+        return None
+
+
 def register(app):
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals.update(
-        allowed=allowed, navigation=navigation, get_locale=get_locale, vendor_available=vendor_available, ROLE_LABELS=ROLE_LABELS,
+        allowed=allowed, navigation=navigation, unread_notifications=unread_notifications, get_locale=get_locale, vendor_available=vendor_available, ROLE_LABELS=ROLE_LABELS,
     )

@@ -32,7 +32,13 @@ PERMISSIONS = {
     "school.view": {DISTRICT_ADMIN, DISTRICT_STAFF, SCHOOL_CHAIR, SCHOOL_EDITOR},
     "school.edit": {SCHOOL_CHAIR, SCHOOL_EDITOR},
     "school.submit": {SCHOOL_CHAIR},
+    "plans.review": {DISTRICT_ADMIN, DISTRICT_STAFF},
+    "plans.deadline": {DISTRICT_ADMIN},
     "platform.manage": {PLATFORM_ADMIN},
+    "rubrics.view": {DISTRICT_ADMIN, DISTRICT_STAFF, ASSESSOR},
+    "rubrics.manage": {DISTRICT_ADMIN},
+    "rounds.view": {DISTRICT_ADMIN, DISTRICT_STAFF},
+    "rounds.manage": {DISTRICT_ADMIN},
 }
 
 

@@ -15,4 +15,18 @@ def register_api(app):
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blp in (accounts.blp, schools.blp):
         api.register_blueprint(blp)
+
+    from app.api import activities
+
+    api.register_blueprint(activities.blp)
+
+    from app.rubrics import api as rubrics_api
+
+    api.register_blueprint(rubrics_api.blp)
+    from app.rounds import api as rounds_api
+
+    api.register_blueprint(rounds_api.blp)
+    from app.plans import api as plans_api
+
+    api.register_blueprint(plans_api.blp)
     return api

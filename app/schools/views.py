@@ -13,4 +13,8 @@ bp = Blueprint("schools", __name__, url_prefix="/d/<district>/s/<int:school>", t
 def home():
     people = db.session.scalars(select(Membership).where(Membership.school_id == g.school.id)
                                 .order_by(Membership.role)).all()
-    return render_template("schools/home.html", school=g.school, people=people)
+    from app.activities import services as activities
+
+    year = activities.current_year()
+    return render_template("schools/home.html", school=g.school, people=people, activity_year=year,
+                           activity_completion=activities.completion_for_school(g.school.id, year))

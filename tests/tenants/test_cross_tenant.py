@@ -43,12 +43,79 @@ def victim(app, world):
                       "version_id": version.id, "number": version.number, "scheduled_id": activity.id,
                       "record_id": record.id, "file_id": upload.id, "notification_id": note.id,
                       "month": 3}
+            values.update(_rubric_objects(world))
+            values.update(_round_objects(world))
             db.session.commit()
     return values
 
 
-# Calls that remove the victim's role or login: walked last, and a later 404 is expected.
-DESTRUCTIVE = {"admin.revoke_role", "api_district.delete_membership", "admin.set_active"}
+# Calls that remove the victim's role or login, or a victim object: walked last, and a later 404 is expected.
+DESTRUCTIVE = {"admin.revoke_role", "api_district.delete_membership", "admin.set_active",
+               "activities.delete", "activities.delete_file", "api_activities.delete_record",
+               "rubrics.delete", "rubrics.delete_category", "rubrics.delete_indicator",
+               "school_rounds.delete_evidence"}
+
+
+def _round_objects(world) -> dict:
+    """An open round (on a published rubric of its own) with s1a's application: a self score,
+    an evidence file really stored on disk, a comment and a snapshot — the victims for
+    round_id, application_id and evidence_id. (indicator_id points at the rubric victim
+    above, which is not this round's: the upload answers 400 without a write.)"""
+    from datetime import date
+
+    from app.rounds.models import Application, ApplicationComment, ApplicationSnapshot, Evidence, Round, SelfScore
+    from app.rubrics.models import Indicator, Rubric, RubricCategory
+    from app.uploads import store
+
+    rubric = Rubric(family="victim-round", version=1, name="年度考评细则", total_points=10, status="published")
+    db.session.add(rubric)
+    db.session.flush()
+    category = RubricCategory(rubric_id=rubric.id, position=1, name="自身建设", cap=10)
+    db.session.add(category)
+    db.session.flush()
+    indicator = Indicator(rubric_id=rubric.id, category_id=category.id, position=1, code="1", title="组织健全",
+                          kind="points", max_points=10)
+    round_ = Round(kind="annual_review", year=2026, name="2026年度考评", status="open", rubric_id=rubric.id,
+                   opens_on=date(2000, 1, 1), closes_on=date(2099, 12, 31), grade_bands=[["pass", 6]])
+    db.session.add_all([indicator, round_])
+    db.session.flush()
+    application = Application(school_id=world.s1a, round_id=round_.id, status="draft", entered_automatically=True,
+                              summary="甲小学的秘密结果", latest_snapshot_no=1)
+    db.session.add(application)
+    db.session.flush()
+    path = store(world.d1, f"evidence/{world.s1a}", b"%PDF-1.4\n% secret\n%%EOF\n", ".pdf")
+    evidence = Evidence(school_id=world.s1a, application_id=application.id, indicator_id=indicator.id,
+                        original_name="甲小学的秘密结果.pdf", stored_path=path, content_type="application/pdf",
+                        size=24, sha256="0" * 64)
+    db.session.add_all([
+        evidence,
+        SelfScore(school_id=world.s1a, application_id=application.id, indicator_id=indicator.id, points=5,
+                  note="甲小学的秘密结果"),
+        ApplicationComment(school_id=world.s1a, application_id=application.id, text="甲小学的秘密结果"),
+        ApplicationSnapshot(school_id=world.s1a, application_id=application.id, number=1,
+                            content={"total": "5.00", "summary": "甲小学的秘密结果"}),
+    ])
+    db.session.flush()
+    return {"round_id": round_.id, "application_id": application.id, "evidence_id": evidence.id}
+
+
+def _rubric_objects(world) -> dict:
+    """A draft rubric of district d1 with a category and an indicator: the victims for
+    rubric_id, category_id and indicator_id (district-level objects)."""
+    from app.rubrics.models import Indicator, Rubric, RubricCategory
+
+    rubric = Rubric(family="victim", version=1, name="甲小学的秘密结果 考核细则", total_points=10,
+                    notes="甲小学的秘密结果")
+    db.session.add(rubric)
+    db.session.flush()
+    category = RubricCategory(rubric_id=rubric.id, position=1, name="甲小学的秘密结果", cap=10)
+    db.session.add(category)
+    db.session.flush()
+    indicator = Indicator(rubric_id=rubric.id, category_id=category.id, position=1, code="1",
+                          title="甲小学的秘密结果", kind="points", max_points=10)
+    db.session.add(indicator)
+    db.session.flush()
+    return {"rubric_id": rubric.id, "category_id": category.id, "indicator_id": indicator.id}
 
 
 def _plan_objects(world):
@@ -177,7 +244,7 @@ def test_user_of_another_school_cannot_reach_the_school(app, victim):
         response = _call(client, method, url, token)
         if "school" in rule.arguments:
             assert response.status_code == 404, (method, url, response.status_code)
-        elif set(rule.arguments) & {"run_id", "user_id", "membership_id"}:
+        elif set(rule.arguments) & {"run_id", "user_id", "membership_id", "round_id", "application_id"}:
             assert response.status_code in (403, 404), (method, url, response.status_code)
         body = response.get_data().decode("utf-8", "replace")
         assert not any(marker in body for marker in FOREIGN_MARKERS), (method, url)
