@@ -1,0 +1,1 @@
+"""Results of a round: aggregation, combined scores, proposed tiers, grades, ranks and working days (issue 5)."""
