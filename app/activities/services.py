@@ -16,6 +16,7 @@ from sqlalchemy import distinct, extract, func, select
 from app.activities.models import ActivityFile, ActivityRecord
 from app.audit.services import record as audit
 from app.extensions import db
+from app.spreadsheets import safe_cell
 from app.plans.models import CATEGORIES, STATUS_LABELS, ScheduledActivity, WorkPlan
 from app.uploads import DOCUMENT_KINDS, IMAGE_KINDS, KINDS, UploadError, check_file, normalise_name, store
 from tenants.models import School
@@ -473,14 +474,7 @@ def calendar(school_id: int, year: int) -> dict:
 
 # --- export --------------------------------------------------------------------------------
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-
-def safe_cell(value):
-    """A cell value that a spreadsheet will not run as a formula (OWASP CSV/formula injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def completion_workbook(rows: list[Completion], year: int, district_name: str) -> bytes:

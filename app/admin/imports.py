@@ -17,6 +17,7 @@ from app.accounts.passwords import hash_password, password_problem
 from app.audit.services import record
 from app.extensions import db
 from app.jobs.services import JobFailed, handler
+from app.spreadsheets import ImportRejected, RowError  # noqa: F401 (re-exported)
 from app.uploads import UploadError, check_office_zip
 from tenants.models import SCHOOL_KINDS, Membership, School
 from tenants.roles import DISTRICT_ROLES, ROLE_LABELS, SCHOOL_ROLES
@@ -36,16 +37,6 @@ USERNAME_RE = re.compile(r"^[a-z0-9._@-]{1,64}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class ImportRejected(ValueError):
-    """The file as a whole cannot be read (type, size, layout)."""
-
-
-@dataclass
-class RowError:
-    sheet: str
-    row: int
-    column: str
-    message: str
 
 
 @dataclass

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Date, Integer, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.plans.parser import CATEGORY_LABELS
 from tenants.models import SchoolScopedMixin, TenantMixin, UTCDateTime, tenant_fk, utcnow
 
 DRAFT = "draft"
@@ -17,18 +18,8 @@ RETURNED = "returned"
 APPROVED = "approved"
 STATUS_LABELS = {DRAFT: "草稿", SUBMITTED: "已提交", RETURNED: "已退回", APPROVED: "已通过"}
 
-CATEGORIES = {
-    "democratic_management": "民主管理/教代会",
-    "openness": "校务公开",
-    "ethics": "师德建设",
-    "home_building": "建家",
-    "care": "送温暖/帮扶",
-    "culture_sports": "文体活动",
-    "women": "女工工作",
-    "publicity": "宣传",
-    "self_building": "自身建设",
-    "other": "其他",
-}
+# Plan item categories: one list, shared with the parser that suggests them.
+CATEGORIES = CATEGORY_LABELS
 
 
 class WorkPlan(SchoolScopedMixin, db.Model):

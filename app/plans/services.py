@@ -36,6 +36,7 @@ from sqlalchemy.orm import attributes
 
 from app.audit.services import ACTION_LABELS, record
 from app.extensions import db
+from app.spreadsheets import safe_cell as excel_safe
 from app.jobs import services as jobs
 from app.plans.models import (
     APPROVED,
@@ -805,14 +806,7 @@ def review_queue(year: int | None = None, status: str = SUBMITTED, q: str = ""):
 
 # --------------------------------------------------------------------------- export
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-
-def excel_safe(value):
-    """Text that a spreadsheet would run as a formula is written with a leading quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def tracking_workbook(year: int, rows: list[TrackingRow], due_on: date | None) -> bytes:

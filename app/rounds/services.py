@@ -21,6 +21,7 @@ from sqlalchemy import and_, distinct, func, or_, select
 
 from app.audit.services import ACTION_LABELS, record
 from app.extensions import db
+from app.spreadsheets import safe_cell
 from app.jobs.services import handler
 from app.jobs.services import submit as submit_job
 from app.rounds.models import (AGGREGATIONS, ANNUAL_REVIEW, APPLICATION_STATE_LABELS, RE_REVIEW, ROUND_KINDS,
@@ -1117,14 +1118,7 @@ def progress_summary(rows: list[ProgressRow]) -> dict:
             "complete": sum(1 for r in rows if r.complete)}
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 
-
-def safe_cell(value):
-    """A cell a spreadsheet will not run as a formula (OWASP formula injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def progress_workbook(round_: Round, rows: list[ProgressRow], district_name: str) -> bytes:

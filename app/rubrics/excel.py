@@ -20,6 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 
 from app.rubrics import services
 from app.rubrics.models import BONUS, EVIDENCE_METHODS, INDICATOR_KINDS, PROVIDED_SOURCES, RATE_BAND, Rubric
+from app.spreadsheets import FORMULA_PREFIXES, ImportRejected, RowError, safe_cell  # noqa: F401 (re-exported)
 from app.uploads import UploadError, check_office_zip
 
 SHEET = "考核细则"
@@ -44,19 +45,8 @@ METHOD_BY_LABEL.update({"查资料": "records", "查阅资料": "records", "查�
                         "局工会提供": "provided", "区工会提供": "provided"})
 SOURCE_BY_LABEL = {label: code for code, label in PROVIDED_SOURCES.items()}
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-class ImportRejected(ValueError):
-    """The file as a whole cannot be read (type, size, layout), in Chinese."""
-
-
-@dataclass
-class RowError:
-    sheet: str
-    row: int
-    column: str
-    message: str
 
 
 @dataclass
@@ -72,12 +62,6 @@ class ImportResult:
 
 
 # --- export ------------------------------------------------------------------------------
-
-def safe_cell(value):
-    """Text a spreadsheet would run as a formula gets a leading apostrophe (OWASP)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def _number(value):
