@@ -15,12 +15,13 @@ def work(app, *, burst: bool = False, poll: float | None = None, max_runs: int |
 
     poll = poll if poll is not None else app.config["JOB_POLL_INTERVAL"]
     done = 0
-    last_sweep = 0.0
+    last_sweep: float | None = None  # sweep on the first pass, whatever the clock reads
     while True:
         with app.app_context():
             try:
-                if time.monotonic() - last_sweep > 30:
+                if last_sweep is None or time.monotonic() - last_sweep > 30:
                     services.reset_stale_runs()
+                    _daily()
                     last_sweep = time.monotonic()
                 claimed = services.next_pending_run()
                 if claimed is not None:
@@ -35,3 +36,16 @@ def work(app, *, burst: bool = False, poll: float | None = None, max_runs: int |
             if burst:
                 return done
             time.sleep(poll)
+
+
+def _daily() -> None:
+    """The scheduled work of the day (no clock process in embedded mode): 复查 due dates."""
+    from app.titles.services import run_daily_if_new_day
+
+    try:
+        run_daily_if_new_day()
+    except Exception:  # noqa: BLE001 - a failed daily run must not stop the job loop; retried in 30 s
+        log.exception("daily run (titles mark-due) failed")
+        from app.extensions import db
+
+        db.session.rollback()
