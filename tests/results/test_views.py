@@ -1,0 +1,219 @@
+"""Results pages over HTTP: calibration (numbers that open to their inputs, sorting, constant
+queries), decisions, publication, the school's results page (only after publication, only the
+school's own feedback), objections with files (only the district and the filer's school), the
+working-day calendar, the export."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.results.models import Objection, ObjectionFile, ResultPublication
+from app.rounds.models import Application, Round
+from tests.conftest import post
+from tests.results.helpers import make_round, sheets_for, use_fake
+from tests.rounds.conftest import in_district
+
+PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    return use_fake(monkeypatch)
+
+
+@pytest.fixture
+def setup(app, world, fake):
+    with in_district(app, world.d1):
+        s = make_round(world, status="calibrating", quotas={"advanced": 1}, thresholds={"advanced": 15, "qualified": 12})
+        fake.sheets = sheets_for(s, {"s1a": {101: (8, 5, 4), 102: (10, 6, 4)}, "s1b": {101: (7, 4, 3), 102: (7, 4, 3)}})
+        fake.names = {101: "王老师", 102: "李老师"}
+        fake.comments = {s.apps["s1a"]: [{"assessor_id": 101, "assessor": "王老师", "indicator_id": s.indicators[0],
+                                          "comment": "甲校台账齐全"}],
+                         s.apps["s1b"]: [{"assessor_id": 102, "assessor": "李老师", "indicator_id": s.indicators[1],
+                                          "comment": "乙校教代会记录不全"}]}
+        db.session.commit()
+    return s
+
+
+def _url(setup, tail=""):
+    return f"/d/d1/results/{setup.round_id}/{tail}"
+
+
+def _school_url(world, setup, school="s1a", tail=""):
+    return f"/d/d1/s/{getattr(world, school)}/results/{setup.round_id}/{tail}"
+
+
+def _publish(client, setup):
+    assert post(client, _url(setup, "confirm-proposals")).status_code == 302
+    response = post(client, _url(setup, "publish"), follow_redirects=True)
+    assert "结果已发布" in response.get_data(as_text=True), response.get_data(as_text=True)[-3000:]
+
+
+def test_calibration_page_shows_numbers_with_their_inputs(login_as, setup):
+    client = login_as("d1admin")
+    page = client.get(_url(setup)).get_data(as_text=True)
+    assert "18.40" in page and "14.40" in page and "18.50" in page
+    assert "综评总分 = 18.40" in page  # the explanation behind the number
+    assert "考评 王老师" in page and "先进" in page and "合格" in page
+    order = client.get(_url(setup) + "?sort=total&dir=asc").get_data(as_text=True)
+    table = order[order.index('id="calibration"'):]
+    assert table.index("一区乙中学") < table.index("一区甲小学")
+    detail = client.get(_url(setup, f"applications/{setup.apps['s1a']}")).get_data(as_text=True)
+    assert "王老师" in detail and "李老师" in detail and "甲校台账齐全" in detail and "9.00" in detail
+
+
+def test_calibration_page_runs_a_constant_number_of_queries(app, world, login_as, setup, fake):
+    from tenants import provisioning
+    from tenants.models import District
+    from tests.querycount import count_queries
+
+    client = login_as("d1admin")
+    client.get(_url(setup))
+    with app.app_context():
+        with count_queries(db.engine) as few:
+            assert client.get(_url(setup)).status_code == 200
+    with in_district(app, world.d1):
+        from app.rounds.models import SelfScore
+
+        district = db.session.get(District, world.d1)
+        for n in range(5):
+            school = provisioning.add_school(district, f"一区新学校{n}", "primary", code=f"N{n}")
+            application = Application(school_id=school.id, round_id=setup.round_id, status="scored")
+            db.session.add(application)
+            db.session.flush()
+            for iid in setup.indicators:
+                db.session.add(SelfScore(school_id=school.id, application_id=application.id, indicator_id=iid,
+                                         points=2))
+            fake.sheets[application.id] = {101: fake.sheets[setup.apps["s1b"]][101],
+                                           103: fake.sheets[setup.apps["s1a"]][102]}
+        db.session.commit()
+    with app.app_context():
+        with count_queries(db.engine) as many:
+            page = client.get(_url(setup))
+    assert page.status_code == 200 and "一区新学校4" in page.get_data(as_text=True)
+    assert len(many) == len(few), (len(few), len(many))
+
+
+def test_decisions_over_http_need_a_reason_to_change(login_as, setup):
+    client = login_as("d1admin")
+    response = post(client, _url(setup, f"decisions/{setup.apps['s1b']}"), {"level": "advanced", "reason": ""},
+                    follow_redirects=True)
+    assert "请填写调整推荐结果的理由" in response.get_data(as_text=True)
+    response = post(client, _url(setup, f"decisions/{setup.apps['s1b']}"),
+                    {"level": "", "reason": "经研究不予推荐"}, follow_redirects=True)
+    assert "结果已确认" in response.get_data(as_text=True)
+    staff = login_as("d1staff")
+    assert post(staff, _url(setup, f"decisions/{setup.apps['s1a']}"), {"level": "advanced"}).status_code == 403
+
+
+def test_schools_see_results_only_after_publication_and_only_their_feedback(login_as, world, setup):
+    chair = login_as("chair1a")
+    before = chair.get(_school_url(world, setup)).get_data(as_text=True)
+    assert "结果尚未公布" in before and "18.40" not in before and "14.40" not in before
+    _publish(login_as("d1admin"), setup)
+    page = chair.get(_school_url(world, setup)).get_data(as_text=True)
+    assert "18.40" in page and "14.40" in page and "一区乙中学" in page  # the 公示 list of the district
+    assert "甲校台账齐全" in page and "乙校教代会记录不全" not in page
+    assert "王老师" not in page and "评审 1" in page  # assessors are not named to schools
+    other = login_as("chair1b").get(_school_url(world, setup, "s1b")).get_data(as_text=True)
+    assert "乙校教代会记录不全" in other and "甲校台账齐全" not in other
+    assert login_as("chair2a").get(_school_url(world, setup)).status_code == 404
+
+
+def test_objection_files_are_seen_by_the_district_and_the_filer_only(app, world, login_as, setup):
+    admin = login_as("d1admin")
+    _publish(admin, setup)
+    chair = login_as("chair1b")
+    response = post(chair, _school_url(world, setup, "s1b", "objections"),
+                    {"reason": "甲小学台账不全", "application_id": str(setup.apps["s1a"]),
+                     "file": (io.BytesIO(PDF), "举报材料.pdf")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "异议已提交" in response.get_data(as_text=True)
+    bad = post(chair, _school_url(world, setup, "s1b", "objections"),
+               {"reason": "再议", "file": (io.BytesIO(b"MZ..."), "病毒.pdf")}, content_type="multipart/form-data",
+               follow_redirects=True)
+    assert "已拒绝" in bad.get_data(as_text=True) or "不是有效" in bad.get_data(as_text=True)
+    with in_district(app, world.d1):
+        objection = db.session.scalar(select(Objection))
+        file = db.session.scalar(select(ObjectionFile))
+        assert objection.school_id == world.s1b and db.session.scalar(select(Objection.id).where(
+            Objection.reason == "再议")) is None
+        ids = (objection.id, file.id)
+    path = f"objections/{ids[0]}/files/{ids[1]}"
+    download = chair.get(_school_url(world, setup, "s1b", path))
+    assert download.status_code == 200 and download.data == PDF
+    assert "举报材料.pdf" in download.headers["Content-Disposition"] or "filename*" in download.headers[
+        "Content-Disposition"]
+    assert login_as("chair1a").get(_school_url(world, setup, "s1a", path)).status_code == 404
+    assert admin.get(_url(setup, path)).data == PDF
+    assert login_as("d2admin").get(f"/d/d1/results/{setup.round_id}/{path}").status_code == 404
+    # the district decides it; the school sees the decision
+    response = post(admin, _url(setup, f"objections/{ids[0]}/decide"), {"outcome": "rejected", "reason": ""},
+                    follow_redirects=True)
+    assert "请填写处理异议的理由" in response.get_data(as_text=True)
+    post(admin, _url(setup, f"objections/{ids[0]}/decide"), {"outcome": "rejected", "reason": "经核查台账齐全"})
+    assert "经核查台账齐全" in chair.get(_school_url(world, setup, "s1b")).get_data(as_text=True)
+
+
+def test_finalise_over_http_confers_titles_shown_on_the_school_page(app, world, login_as, setup):
+    admin = login_as("d1admin")
+    _publish(admin, setup)
+    refused = post(admin, _url(setup, "finalise"), follow_redirects=True).get_data(as_text=True)
+    assert "之后才能定稿" in refused
+    with in_district(app, world.d1):
+        publication = db.session.scalar(select(ResultPublication))
+        publication.ends_on = date.today() - timedelta(days=2)
+        db.session.commit()
+    done = post(admin, _url(setup, "finalise"), follow_redirects=True).get_data(as_text=True)
+    assert "结果已定稿" in done
+    page = login_as("chair1a").get(_school_url(world, setup)).get_data(as_text=True)
+    assert "本校获得" in page and "区级先进职工之家" in page
+    with in_district(app, world.d1):
+        assert db.session.get(Round, (world.d1, setup.round_id)).status == "final"
+
+
+def test_export_downloads_a_workbook(login_as, setup):
+    from openpyxl import load_workbook
+
+    response = login_as("d1staff").get(_url(setup, "results.xlsx"))
+    assert response.status_code == 200
+    wb = load_workbook(io.BytesIO(response.data))
+    assert wb.sheetnames == ["汇总", "评审明细", "评审总分"]
+    assert wb["汇总"].cell(3, 2).value == "一区甲小学" and wb["汇总"].cell(3, 5).value == 18.4
+
+
+def test_working_day_calendar_keeps_input_on_error(login_as):
+    client = login_as("d1admin")
+    bad = post(client, "/d/d1/results/calendar", {"day": "2026/10/12", "working": "0", "note": "区运动会"})
+    assert bad.status_code == 400
+    text = bad.get_data(as_text=True)
+    assert "日期格式不正确" in text and "区运动会" in text
+    ok = post(client, "/d/d1/results/calendar", {"day": "2026-10-12", "working": "0", "note": "区运动会"},
+              follow_redirects=True)
+    assert "2026-10-12" in ok.get_data(as_text=True)
+    assert post(login_as("d1staff"), "/d/d1/results/calendar", {"day": "2026-10-13", "working": "0"}).status_code == 403
+    page = login_as("d1staff").get("/d/d1/results/calendar").get_data(as_text=True)
+    assert "国办发明电〔2024〕12号" in page and re.search(r"2026-10-12", page)
+
+
+def test_api_gives_the_district_its_calibration_and_schools_only_what_was_published(login_as, world, setup):
+    admin = login_as("d1admin")
+    data = admin.get(f"/api/v1/d/d1/rounds/{setup.round_id}/results").get_json()
+    assert [(i["school"], i["total"], i["proposed"]) for i in data["items"]] == [
+        ("一区甲小学", "18.40", "advanced"), ("一区乙中学", "14.40", "qualified")]
+    assert data["items"][0]["assessor_totals"] == {"王老师": "17.00", "李老师": "20.00"}
+    chair = login_as("chair1a")
+    assert chair.get(f"/api/v1/d/d1/rounds/{setup.round_id}/results").status_code == 403
+    school = f"/api/v1/d/d1/s/{world.s1a}/rounds/{setup.round_id}/results"
+    assert chair.get(school).get_json() == {"round_id": setup.round_id, "status": "calibrating", "published": False,
+                                            "items": [], "feedback": None}
+    _publish(admin, setup)
+    payload = chair.get(school).get_json()
+    assert payload["published"] is True and len(payload["items"]) == 2
+    assert payload["feedback"]["comments"][0]["comment"] == "甲校台账齐全"
+    assert "乙校教代会记录不全" not in str(payload)
