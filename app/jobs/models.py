@@ -6,6 +6,7 @@ from sqlalchemy import JSON, BigInteger, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.i18n import N_
 from tenants.models import SchoolScopedMixin, TenantMixin, UTCDateTime, utcnow  # noqa: F401
 
 PENDING = "pending"    # committed, not yet handed to a queue (the outbox)
@@ -14,7 +15,7 @@ RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
 
-STATUS_LABELS = {PENDING: "等待中", QUEUED: "排队中", RUNNING: "进行中", DONE: "已完成", FAILED: "失败"}
+STATUS_LABELS = {PENDING: N_("等待中"), QUEUED: N_("排队中"), RUNNING: N_("进行中"), DONE: N_("已完成"), FAILED: N_("失败")}
 
 
 class JobRun(TenantMixin, db.Model):

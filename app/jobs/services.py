@@ -70,6 +70,18 @@ def submit(kind: str, dedupe_key: str, args: dict | None = None, *, school_id: i
     return run
 
 
+def requeue(run: JobRun) -> JobRun:
+    """Run a finished (failed, or done whose artifact went missing) run again, under the
+    same id and key: it goes back to the outbox and is handed over after commit."""
+    if not run.finished:
+        return run
+    run.status, run.progress, run.error, run.message = PENDING, 0, "", "重新排队"
+    run.attempts, run.started_at, run.finished_at, run.enqueued_at = 0, None, None, None
+    db.session.flush()
+    _after_commit(db.session(), run.district_id, run.id)
+    return run
+
+
 def _after_commit(session: Session, district_id: int, run_id: int) -> None:
     session.info.setdefault("jobs_to_dispatch", []).append((district_id, run_id))
     if not session.info.get("jobs_hooked"):
@@ -111,16 +123,39 @@ def hand_over(session: Session, run: JobRun) -> bool:
     from worker.queues import enqueue_run, redis_connection
 
     try:
-        enqueue_run(redis_connection(current_app.config["REDIS_URL"]), run.queue, run.rq_job_id,
-                    run.district_id, run.id)
+        connection = redis_connection(current_app.config["REDIS_URL"])
+        try:
+            enqueue_run(connection, run.queue, run.rq_job_id, run.district_id, run.id)
+        except DuplicateJobError:
+            # Already on the queue under its stable id — unless Redis still holds the job of a
+            # worker that died (SIGKILL) half way: then the run is pending again in the DB
+            # (reset as stale) and the dead job is replaced, or nothing would ever run it.
+            if run.status == PENDING and _drop_dead_rq_job(connection, run.rq_job_id):
+                enqueue_run(connection, run.queue, run.rq_job_id, run.district_id, run.id)
     except DuplicateJobError:
-        pass  # already on the queue under its stable id
+        pass
     except RedisError as exc:
         log.warning("Redis unavailable, job run %s stays pending: %s", run.rq_job_id, exc)
         return False
     if run.status == PENDING:
         run.status = QUEUED
     run.enqueued_at = _now()
+    return True
+
+
+def _drop_dead_rq_job(connection, job_id: str) -> bool:
+    """Delete an RQ job that is not waiting to run (started by a dead worker, failed,
+    finished, stopped); True when it was deleted."""
+    from rq.job import Job, JobStatus
+    from rq.serializers import JSONSerializer
+
+    try:
+        job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+    except Exception:  # noqa: BLE001 - gone in the meantime
+        return True
+    if job.get_status(refresh=False) in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+        return False
+    job.delete()
     return True
 
 

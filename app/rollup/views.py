@@ -1,0 +1,89 @@
+"""The district roll-up (汇总) pages: the dashboard with its progress bar, recompile,
+downloads (Excel 汇总表, PDF report) and the JSON the charts read."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.access import requires
+from app.compilation import storage
+from app.compilation.models import ROLLUP_PDF, ROLLUP_XLSX
+from app.extensions import db
+from app.rollup import data, services
+
+bp = Blueprint("rollup", __name__, url_prefix="/d/<district>/rollup", template_folder="templates")
+
+MIMETYPES = {ROLLUP_XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             ROLLUP_PDF: "application/pdf"}
+
+
+def _check_year(year: int) -> int:
+    if not 2000 <= year <= 2100:
+        abort(404)
+    return year
+
+
+@bp.route("/")
+@requires("rollup.view")
+def index():
+    from app.activities.services import current_year
+
+    return redirect(url_for("rollup.show", year=current_year()))
+
+
+@bp.route("/<int:year>")
+@requires("rollup.view")
+def show(year: int):
+    _check_year(year)
+    st = services.state(year)
+    figures = services.figures(st.artifact) if st.artifact else None
+    files = services.files(year, st.artifact.fingerprint) if st.artifact else {}
+    return render_template("rollup/show.html", year=year, st=st, figures=figures, files=files, pct=data.pct,
+                           chart=services.dashboard(figures) if figures else None)
+
+
+@bp.route("/<int:year>/compile", methods=["POST"])
+@requires("rollup.compile")
+def compile(year: int):
+    _check_year(year)
+    services.submit(year, current_user.id)
+    db.session.commit()
+    flash(_("已开始汇总，完成后本页自动刷新"), "info")
+    return redirect(url_for("rollup.show", year=year))
+
+
+@bp.route("/<int:year>/data.json")
+@requires("rollup.view")
+def data_json(year: int):
+    _check_year(year)
+    st = services.state(year)
+    if st.artifact is None:
+        return jsonify({"year": year, "ready": False, "stale": False,
+                        "run": st.run.id if st.run else None}), 200
+    payload = services.dashboard(services.figures(st.artifact))
+    payload.update(ready=True, stale=st.stale, fingerprint=st.artifact.fingerprint)
+    return jsonify(payload)
+
+
+def _download(year: int, kind: str):
+    _check_year(year)
+    st = services.state(year)
+    artifact = storage.find(kind, services.subject(year), st.artifact.fingerprint) if st.artifact else None
+    if not storage.exists(artifact):
+        flash(_("汇总尚未生成，请先点击“生成汇总”"), "warning")
+        return redirect(url_for("rollup.show", year=year))
+    return send_file(storage.absolute(artifact), mimetype=MIMETYPES[kind], as_attachment=True,
+                     download_name=artifact.filename, max_age=0)
+
+
+@bp.route("/<int:year>/rollup.xlsx")
+@requires("rollup.view")
+def download_xlsx(year: int):
+    return _download(year, ROLLUP_XLSX)
+
+
+@bp.route("/<int:year>/rollup.pdf")
+@requires("rollup.view")
+def download_pdf(year: int):
+    return _download(year, ROLLUP_PDF)
