@@ -8,7 +8,7 @@ VENV   ?= .venv
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test setup setup-test assets translations migrate demo clean
+.PHONY: run test bench setup setup-test assets translations i18n migrate demo clean
 
 run: setup migrate demo
 	@HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) bash scripts/run.sh
@@ -21,6 +21,16 @@ setup:
 
 setup-test:
 	@PYTHON=$(PYTHON) VENV=$(VENV) WITH_TEST=1 bash scripts/setup.sh
+
+# Extract new strings into the English catalog, then translate them in
+# app/translations/en/LC_MESSAGES/messages.po and run it again to compile.
+i18n:
+	@VENV=$(VENV) bash scripts/i18n.sh
+
+# The benchmark harness (issue 7): PostgreSQL + Redis + gunicorn + locust; writes tests/perf/RESULTS.md.
+bench: setup-test
+	@$(VENV)/bin/python -m pip install --quiet -e ".[test,perf]"
+	@$(VENV)/bin/python tests/perf/bench.py $(ARGS)
 
 migrate:
 	@$(VENV)/bin/flask --app app db upgrade
