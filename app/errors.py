@@ -1,20 +1,23 @@
-"""Error pages in Chinese; JSON for the API."""
+"""Error pages (Chinese, or English with the lang cookie); JSON for the API."""
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from app.i18n import N_
 from tenants.scope import TenantScopeError
 
 MESSAGES = {
-    400: "请求有误，请检查后重试",
-    401: "需要登录",
-    403: "您没有权限执行此操作",
-    404: "页面不存在或您无权访问",
-    405: "不支持的请求方式",
-    413: "上传的文件太大",
-    422: "提交的数据有误",
-    429: "请求太频繁，请稍后再试",
-    500: "服务器内部错误，我们已记录此问题",
+    400: N_("请求有误，请检查后重试"),
+    401: N_("需要登录"),
+    403: N_("您没有权限执行此操作"),
+    404: N_("页面不存在或您无权访问"),
+    405: N_("不支持的请求方式"),
+    413: N_("上传的文件太大"),
+    422: N_("提交的数据有误"),
+    429: N_("请求太频繁，请稍后再试"),
+    500: N_("服务器内部错误，我们已记录此问题"),
+    503: N_("系统暂时不可用，请稍后再试"),
 }
+DEPENDENCY_DOWN = N_("数据库或后台服务暂时无法连接，您的操作未完成，请稍后再试")
 
 
 def _wants_json() -> bool:
@@ -27,7 +30,7 @@ def register(app):
         code = exc.code or 500
         message = MESSAGES.get(code, exc.description)
         if code == 400 and "CSRF" in (exc.description or ""):
-            message = "页面已过期或表单校验失败，请刷新页面后重试"
+            message = N_("页面已过期或表单校验失败，请刷新页面后重试")
         if _wants_json():
             body = {"code": code, "status": exc.name, "message": message}
             data = getattr(exc, "data", None)
@@ -35,6 +38,30 @@ def register(app):
                 body["errors"] = data["messages"]
             return jsonify(body), code
         return render_template("error.html", code=code, message=message), code
+
+    def dependency_down(exc):
+        # PostgreSQL restarting, Redis gone: a clear Chinese message and 503, never a traceback.
+        app.logger.error("dependency unavailable: %s", type(exc).__name__)
+        try:
+            from app.extensions import db
+
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone entirely
+            pass
+        if _wants_json():
+            return jsonify({"code": 503, "status": "Service Unavailable", "message": DEPENDENCY_DOWN}), 503
+        try:
+            return render_template("error.html", code=503, message=DEPENDENCY_DOWN), 503
+        except Exception:  # noqa: BLE001 - the page itself needs the database (current user)
+            return (f"<!doctype html><meta charset=utf-8><title>503</title><p>{DEPENDENCY_DOWN}</p>", 503,
+                    {"Content-Type": "text/html; charset=utf-8"})
+
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    for exc_class in (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError):
+        app.register_error_handler(exc_class, dependency_down)
 
     @app.errorhandler(TenantScopeError)
     def scope_error(exc):

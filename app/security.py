@@ -35,3 +35,18 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
+
+
+# Largest id a URL may carry: a bigger number cannot name a row (BIGINT) and used to reach the
+# database driver as an overflow (a 500); now the route simply does not match (404).
+MAX_ID = 2**63 - 1
+
+
+def bounded_int_converter():
+    from werkzeug.routing import IntegerConverter
+
+    class BoundedIntegerConverter(IntegerConverter):
+        def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+            super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    return BoundedIntegerConverter

@@ -12,6 +12,9 @@ import uuid
 import zipfile
 
 from flask import current_app
+from flask_babel import gettext
+
+from app.i18n import N_, translate
 
 ZIP_MAGIC = b"PK\x03\x04"
 MAX_UNCOMPRESSED = 100 * 1024 * 1024
@@ -36,28 +39,28 @@ def check_office_zip(data: bytes, required: tuple[str, ...], kind_label: str) ->
     """An OOXML file (.xlsx/.docx) is a zip: check it is one, holds ``required`` parts and is
     no zip bomb, reading only its directory."""
     if not data.startswith(ZIP_MAGIC):
-        raise UploadError(f"文件不是有效的 {kind_label} 文件（请另存为 {kind_label} 后再上传）")
+        raise UploadError(gettext("文件不是有效的 %(kind)s 文件（请另存为 %(kind)s 后再上传）", kind=translate(kind_label)))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError):
-        raise UploadError(f"文件已损坏，不是有效的 {kind_label} 文件")
+        raise UploadError(gettext("文件已损坏，不是有效的 %(kind)s 文件", kind=translate(kind_label)))
     if len(infos) > MAX_ENTRIES:
-        raise UploadError("文件内部条目过多，已拒绝")
+        raise UploadError(gettext("文件内部条目过多，已拒绝"))
     total = sum(i.file_size for i in infos)
     packed = max(1, sum(i.compress_size for i in infos))
     if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
-        raise UploadError("文件解压后体积异常（疑似压缩炸弹），已拒绝")
+        raise UploadError(gettext("文件解压后体积异常（疑似压缩炸弹），已拒绝"))
     for info in infos:
         name = info.filename
         absolute_name = name.startswith("/") or (len(name) > 1 and name[1] == ":")
         if absolute_name or "\\" in name or ".." in name.split("/"):
-            raise UploadError("文件内部含有非法路径，已拒绝")
+            raise UploadError(gettext("文件内部含有非法路径，已拒绝"))
         if (info.external_attr >> 16) & 0o170000 == 0o120000:
-            raise UploadError("文件内部含有符号链接，已拒绝")
+            raise UploadError(gettext("文件内部含有符号链接，已拒绝"))
     names = {i.filename for i in infos}
     if not all(part in names for part in required):
-        raise UploadError(f"文件不是有效的 {kind_label} 文件")
+        raise UploadError(gettext("文件不是有效的 %(kind)s 文件", kind=translate(kind_label)))
 
 
 def store(district_id: int, area: str, data: bytes, suffix: str) -> str:
@@ -74,7 +77,7 @@ def absolute(relative: str) -> str:
     root = os.path.realpath(current_app.config["UPLOAD_FOLDER"])
     path = os.path.realpath(os.path.join(root, relative))
     if not path.startswith(root + os.sep):
-        raise UploadError("非法的文件路径")
+        raise UploadError(gettext("非法的文件路径"))
     return path
 
 
@@ -103,15 +106,15 @@ class FileKind:
 
 
 KINDS = {
-    "png": FileKind("png", "image/png", ".png", (".png",), "PNG 图片", inline=True),
-    "jpeg": FileKind("jpeg", "image/jpeg", ".jpg", (".jpg", ".jpeg", ".jpe"), "JPEG 图片", inline=True),
-    "gif": FileKind("gif", "image/gif", ".gif", (".gif",), "GIF 图片", inline=True),
-    "webp": FileKind("webp", "image/webp", ".webp", (".webp",), "WebP 图片", inline=True),
-    "pdf": FileKind("pdf", "application/pdf", ".pdf", (".pdf",), "PDF 文档"),
+    "png": FileKind("png", "image/png", ".png", (".png",), N_("PNG 图片"), inline=True),
+    "jpeg": FileKind("jpeg", "image/jpeg", ".jpg", (".jpg", ".jpeg", ".jpe"), N_("JPEG 图片"), inline=True),
+    "gif": FileKind("gif", "image/gif", ".gif", (".gif",), N_("GIF 图片"), inline=True),
+    "webp": FileKind("webp", "image/webp", ".webp", (".webp",), N_("WebP 图片"), inline=True),
+    "pdf": FileKind("pdf", "application/pdf", ".pdf", (".pdf",), N_("PDF 文档")),
     "docx": FileKind("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                     ".docx", (".docx",), "Word 文档（.docx）"),
+                     ".docx", (".docx",), N_("Word 文档（.docx）")),
     "xlsx": FileKind("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     ".xlsx", (".xlsx",), "Excel 表格（.xlsx）"),
+                     ".xlsx", (".xlsx",), N_("Excel 表格（.xlsx）")),
 }
 IMAGE_KINDS = frozenset({"png", "jpeg", "gif", "webp"})
 DOCUMENT_KINDS = frozenset({"pdf", "docx", "xlsx"})
@@ -198,13 +201,13 @@ def check_file(data: bytes, filename: str, allowed=IMAGE_KINDS | DOCUMENT_KINDS,
     allowed_kinds = [KINDS[k] for k in KINDS if k in allowed]
     allowed_text = "、".join(sorted({e for k in allowed_kinds for e in k.extensions}))
     if not data:
-        raise UploadError(f"“{name}”是空文件")
+        raise UploadError(gettext("“%(name)s”是空文件", name=name))
     if len(data) > max_bytes:
-        raise UploadError(f"“{name}”超过 {max_bytes // (1024 * 1024)} MB 的大小上限")
+        raise UploadError(gettext("“%(name)s”超过 %(mb)s MB 的大小上限", name=name, mb=max_bytes // (1024 * 1024)))
     ext = _extension(name)
     by_ext = next((k for k in allowed_kinds if ext in k.extensions), None)
     if by_ext is None:
-        raise UploadError(f"“{name}”的文件类型不受支持，只能上传 {allowed_text} 文件")
+        raise UploadError(gettext("“%(name)s”的文件类型不受支持，只能上传 %(allowed)s 文件", name=name, allowed=allowed_text))
     found = sniff(data)
     if found == "zip" and by_ext.code in ("docx", "xlsx"):
         required = ("[Content_Types].xml", "word/document.xml") if by_ext.code == "docx" else (
@@ -213,16 +216,16 @@ def check_file(data: bytes, filename: str, allowed=IMAGE_KINDS | DOCUMENT_KINDS,
         return by_ext
     if found != by_ext.code:
         if found is None or found == "zip" or found not in allowed:
-            raise UploadError(f"“{name}”的内容不是有效的{by_ext.label}（文件内容与扩展名不符），已拒绝")
-        raise UploadError(f"“{name}”的内容是{KINDS[found].label}，与扩展名 {ext} 不符，请改正文件名后再上传")
+            raise UploadError(gettext("“%(name)s”的内容不是有效的%(kind)s（文件内容与扩展名不符），已拒绝", name=name, kind=translate(by_ext.label)))
+        raise UploadError(gettext("“%(name)s”的内容是%(kind)s，与扩展名 %(ext)s 不符，请改正文件名后再上传", name=name, kind=translate(KINDS[found].label), ext=ext))
     if by_ext.is_image:
         size = _image_size(by_ext.code, data)
         if size is None or size[0] <= 0 or size[1] <= 0:
-            raise UploadError(f"“{name}”已损坏，不是有效的{by_ext.label}")
+            raise UploadError(gettext("“%(name)s”已损坏，不是有效的%(kind)s", name=name, kind=translate(by_ext.label)))
         if size[0] * size[1] > MAX_IMAGE_PIXELS:
-            raise UploadError(f"“{name}”的图片尺寸过大（{size[0]}×{size[1]} 像素），已拒绝")
+            raise UploadError(gettext("“%(name)s”的图片尺寸过大（%(w)s×%(h)s 像素），已拒绝", name=name, w=size[0], h=size[1]))
     if by_ext.code == "pdf" and b"%%EOF" not in data[-4096:]:
-        raise UploadError(f"“{name}”不完整或已损坏，不是有效的 PDF 文档")
+        raise UploadError(gettext("“%(name)s”不完整或已损坏，不是有效的 PDF 文档", name=name))
     return by_ext
 
 
