@@ -32,6 +32,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     bootstrap.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Asia/Shanghai")
     _init_login(app)
+    from app.security import bounded_int_converter
+
+    app.url_map.converters["int"] = bounded_int_converter()  # ids beyond BIGINT → 404, not 500
     _register_blueprints(app)
     _register_request_hooks(app)
     _register_cli(app)
@@ -54,10 +57,13 @@ def _import_models() -> None:
     import app.activities.models  # noqa: F401
     import app.plans.models  # noqa: F401
     import app.rounds.models  # noqa: F401
+    import app.assessments.models  # noqa: F401
     import app.rubrics.models  # noqa: F401
     import app.titles.models  # noqa: F401
+    import app.results.models  # noqa: F401
     import app.audit.models  # noqa: F401
     import app.jobs.models  # noqa: F401
+    import app.compilation.models  # noqa: F401
     import tenants.filters  # noqa: F401  (registers the ORM filter)
     import tenants.models  # noqa: F401
     import tenants.rls  # noqa: F401  (registers the RLS settings hook)
@@ -84,12 +90,20 @@ def _select_locale():
     return "zh_CN"
 
 
+def _translate_flash(message: str) -> str:
+    from flask_babel import gettext
+
+    return gettext(message)
+
+
 def _init_login(app: Flask) -> None:
     from app.accounts import services
+    from app.i18n import N_
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "请先登录"
+    login_manager.login_message = N_("请先登录")  # translated by localize_callback
+    login_manager.localize_callback = _translate_flash
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
@@ -118,10 +132,11 @@ def _init_login(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def unauthorized():
         from flask import flash, jsonify, redirect, url_for
+        from flask_babel import gettext as _
 
         if request.path.startswith("/api/"):
             return jsonify(code=401, status="Unauthorized", message="需要登录或 API 令牌"), 401
-        flash("请先登录", "info")
+        flash(_("请先登录"), "info")
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 
 
@@ -150,11 +165,37 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(rounds_bp)
     app.register_blueprint(school_rounds_bp)
 
+    from app.assessments.views import assess_bp
+    from app.assessments.views import bp as assessments_bp
+
+    app.register_blueprint(assessments_bp)
+    app.register_blueprint(assess_bp)
+
+    from app.results.views import bp as results_bp
+    from app.results.views import school_bp as school_results_bp
+
+    app.register_blueprint(results_bp)
+    app.register_blueprint(school_results_bp)
+
+    from app.titles.views import bp as titles_bp
+    from app.titles.views import school_bp as school_titles_bp
+
+    app.register_blueprint(titles_bp)
+    app.register_blueprint(school_titles_bp)
+
     from app.plans.views import bp as plans_bp
     from app.plans.views import notes_bp as notifications_bp
     from app.plans.views import review_bp as plan_review_bp
 
     for bp in (plans_bp, plan_review_bp, notifications_bp):
+        app.register_blueprint(bp)
+
+    from app.compilation.views import bp as dossiers_bp
+    from app.compilation.views import bundles_bp
+    from app.jobs.views import platform_bp as platform_jobs_bp
+    from app.rollup.views import bp as rollup_bp
+
+    for bp in (dossiers_bp, bundles_bp, rollup_bp, platform_jobs_bp):
         app.register_blueprint(bp)
 
     from app.api import register_api
@@ -195,10 +236,11 @@ def _register_request_hooks(app: Flask) -> None:
         if (current_user.is_authenticated and current_user.must_change_password
                 and request.endpoint not in _PASSWORD_EXEMPT and not g.get("token_auth")):
             from flask import flash, jsonify, redirect, url_for
+            from flask_babel import gettext as _
 
             if request.path.startswith("/api/"):
                 return jsonify(code=403, status="Forbidden", message="请先修改初始密码"), 403
-            flash("请先修改初始密码", "warning")
+            flash(_("请先修改初始密码"), "warning")
             return redirect(url_for("accounts.change_password"))
 
     @app.before_request
@@ -224,6 +266,9 @@ def _register_cli(app: Flask) -> None:
 
     for group in (tenants_cli, users_cli, demo_cli, jobs_cli):
         app.cli.add_command(group)
+    from app.privacy import _cli as privacy_cli
+
+    app.cli.add_command(privacy_cli())
 
     from app.rubrics.cli import rubrics_cli
 
@@ -232,6 +277,10 @@ def _register_cli(app: Flask) -> None:
     from app.plans.cli import plans_cli
 
     app.cli.add_command(plans_cli)
+
+    from app.titles.cli import titles_cli
+
+    app.cli.add_command(titles_cli)
 
 
 def _register_template_helpers(app: Flask) -> None:

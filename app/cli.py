@@ -74,6 +74,34 @@ def load_demo(if_empty):
         click.echo(line)
 
 
+@demo_cli.command("generate")
+@click.option("--districts", default=1, show_default=True, type=click.IntRange(1, 500), help="区县数")
+@click.option("--schools", default=50, show_default=True, type=click.IntRange(1, 2000), help="每个区县的学校数")
+@click.option("--seed", default=1, show_default=True, type=int, help="随机种子（相同种子生成相同数据）")
+@click.option("--year", default=None, type=int, help="年度（默认今年）")
+@click.option("--prefix", default="gen", show_default=True, help="区县代码前缀（gen001、gen002…）")
+@click.option("--indicators", default=60, show_default=True, type=click.IntRange(6, 200), help="考核细则指标数")
+@click.option("--no-round", is_flag=True, help="不生成年度考评轮次")
+@click.option("--applicants", default=0, show_default=True, type=click.IntRange(0, 2000),
+              help="另开一个申报中的先进职工之家评选，这么多所学校已填好自评、尚未提交")
+@click.option("--stage", default="assessing", show_default=True, type=click.Choice(["assessing", "calibrating"]),
+              help="年度考评所处阶段：评审中（九成评分表已提交）或核分（全部提交）")
+def generate_demo(districts, schools, seed, year, prefix, indicators, no_round, applicants, stage):
+    """生成合成数据（性能测试用）：区县、学校、用户、计划、活动、细则、考评与评分。"""
+    from app import synthetic
+
+    scale = synthetic.Scale(districts=districts, schools=schools, seed=seed, year=year, prefix=prefix,
+                            indicators=indicators, with_round=not no_round,
+                            applicants=min(applicants, schools), stage=stage)
+    try:
+        result = synthetic.generate(scale, progress=lambda done, total: click.echo(f"  区县 {done}/{total}"))
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    counts = "，".join(f"{name} {n}" for name, n in result.counts.items())
+    click.echo(f"已生成 {districts} 个区县（{result.seconds:.1f} 秒）：{counts}")
+    click.echo(f"登录：<区县代码>_admin、<区县代码>_c1 …，密码 {synthetic.PASSWORD}")
+
+
 @jobs_cli.command("work")
 @click.option("--burst", is_flag=True, help="处理完待办任务即退出")
 def work(burst):
@@ -97,6 +125,21 @@ def sweep(every):
             handed = services.sweep()
             db.session.remove()
         click.echo(f"已补发 {handed} 个任务")
+        if every:
+            _daily()
         if not every:
             break
         time.sleep(every)
+
+
+def _daily():
+    """Once per China day, from the clock loop: titles whose 复查 date has come become 待复查."""
+    from app.titles.services import run_daily_if_new_day
+
+    with current_app.app_context():
+        try:
+            counts = run_daily_if_new_day()
+        finally:
+            db.session.remove()
+    if counts is not None:
+        click.echo(f"复查到期：{sum(counts.values())} 个称号标记为待复查")

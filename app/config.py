@@ -53,6 +53,9 @@ class Config:
     IMPORT_MAX_ROWS = 5000
     IMPORT_BACKGROUND_ROWS = 200  # larger imports run as a background job
 
+    RETENTION_LOGIN_ATTEMPT_DAYS = int(os.environ.get("RETENTION_LOGIN_ATTEMPT_DAYS") or 90)  # app/privacy.py
+    RETENTION_REVOKED_TOKEN_DAYS = int(os.environ.get("RETENTION_REVOKED_TOKEN_DAYS") or 90)
+
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
     LOGIN_MAX_FAILURES_PER_IP = 20
     LOGIN_THROTTLE_WINDOW = timedelta(minutes=15)
@@ -113,6 +116,8 @@ class DevelopmentConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    # __Host-: only over HTTPS, no Domain, Path=/ — a sibling subdomain cannot plant or read it.
+    SESSION_COOKIE_NAME = "__Host-jianjia_session" if SESSION_COOKIE_SECURE else "jianjia_session"
 
 
 class TestingConfig(Config):

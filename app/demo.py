@@ -61,6 +61,23 @@ def load() -> None:
     db.session.commit()
     _load_rubric_templates(district)
     _load_open_round(district)
+    _load_plans(district)
+    _load_titles(district)
+    _queue_rollup(district)
+
+
+def _queue_rollup(district) -> None:
+    """The district roll-up of this year, queued so the worker of ``make run`` compiles it
+    (the plans' dossiers are queued by their submits)."""
+    from app.activities.services import current_year
+    from app.rollup import services as rollup
+
+    from sqlalchemy import inspect
+
+    district_id = inspect(district).identity[0]  # no refresh outside a scope (RLS hides the row)
+    with tenant_scope(Scope.district(district_id)):
+        rollup.submit(current_year(), None)
+        db.session.commit()
 
 
 def _load_rubric_templates(district) -> None:
@@ -151,6 +168,121 @@ def _load_open_round(district) -> None:
         })
         rounds.open_round(round_)
         db.session.commit()
+
+
+# Titles held by demo schools (school index, level, tier, kind, years ago, what happened since):
+# one 标兵 (模范 for four years, kept at each 复查), titles due for 复查, one under 限期整改,
+# one 摘牌 — the titles list, a school's page and a 复查 round have something to show.
+DEMO_TITLES = [
+    (0, "district", "model", "staff_home", 4, "kept", "连续四年保持区级模范职工之家"),
+    (1, "city", "advanced", "staff_home", 0.5, None, "市总工会命名"),
+    (3, "district", "advanced", "staff_home", 1.1, None, "区教育工会命名"),
+    (5, "district", "qualified", "staff_home", 2, "conditional", "职工书屋开放时间不足，限期整改"),
+    (6, "district", "advanced", "staff_home", 3, "revoked", "复查未达到先进标准，摘牌"),
+    (7, "district", "model", "group_home", 0.8, None, "英语组职工小家"),
+    (11, "province", "advanced", "staff_home", 2, None, "省教育工会命名"),
+]
+
+
+def _load_titles(district) -> None:
+    """Titles registered by hand through app/titles/services.py, as the district admin would."""
+    from datetime import timedelta
+
+    from sqlalchemy import inspect
+
+    from app.titles import services as titles
+    from tenants.models import School
+
+    district_id = inspect(district).identity[0]
+    with tenant_scope(Scope.district(district_id)):
+        schools = db.session.scalars(select(School).order_by(School.code)).all()
+        by_code = {school.code: school for school in schools}
+        today = titles.china_today()
+        for index, level, tier, kind, years_ago, then, note in DEMO_TITLES:
+            school = by_code[SCHOOLS[index][2]]
+            title = titles.register({"school_id": school.id, "level": level, "tier": tier, "home_kind": kind,
+                                     "awarded_on": today - timedelta(days=round(365 * years_ago)), "note": note},
+                                    today=today)
+            if then == "kept":
+                titles.keep(title, reason="复查合格，保留称号", today=today)
+            elif then == "conditional":
+                titles.make_conditional(title, reason=note, deadline=today + timedelta(days=60), today=today)
+            elif then == "revoked":
+                titles.revoke(title, reason=note, today=today)
+        db.session.commit()
+
+
+# The schools' plans for this year, by school index: approved ones get activity records for a
+# share of their schedule (so completion rates differ), one is returned with a comment, some wait
+# for review, one is still a draft and the rest have not filed (未提交) — the tracking page and
+# the completion chart have something to show.
+PLAN_STATES = {0: "approved", 1: "approved", 2: "approved", 3: "returned", 4: "approved", 5: "approved",
+               6: "submitted", 7: "approved", 8: "submitted", 9: "draft"}
+DONE_SHARE = {0: 1.0, 1: 0.8, 2: 0.55, 4: 0.7, 5: 0.35, 7: 0.9}
+PLAN_FILES = ("plan_a.txt", "plan_b.txt")
+
+
+def _load_plans(district) -> None:
+    """Plans imported from the two real sample plans (app/demo_plans) through the same parser
+    and services a chair uses."""
+    from datetime import date
+    from pathlib import Path
+
+    from sqlalchemy import inspect
+
+    from app.activities import services as activities
+    from app.plans import services as plans
+    from app.plans.forms import vm_from_parsed
+    from app.plans.parser import parse_plan_text
+    from tenants.models import School
+
+    district_id = inspect(district).identity[0]
+    folder = Path(__file__).with_name("demo_plans")
+    parsed = [parse_plan_text((folder / name).read_text(encoding="utf-8")) for name in PLAN_FILES]
+    chair = plans.Actor(None, frozenset({"school_chair"}))
+    district_staff = plans.Actor(None, frozenset({"district_admin"}))
+    with tenant_scope(Scope.district(district_id)):
+        today = plans.today_china()
+        year = today.year
+        plans.set_deadline(year, date(year, 12, 15), district_staff)
+        schools = list(db.session.scalars(select(School).order_by(School.code)))
+        for index, state in PLAN_STATES.items():
+            school = schools[index]
+            proposal = parsed[index % len(parsed)]
+            vm = vm_from_parsed(proposal)
+            data = {"title": f"{school.name}{year}年工会工作计划", "guiding_ideology": vm["guiding_ideology"],
+                    "goals": vm["goals"], "sections": vm["sections"], "measures": vm["measures"],
+                    "schedule": [{"months": list(slot.months), "activities": vm_slot["activities"]}
+                                 for slot, vm_slot in zip(proposal.schedule, vm["slots"])],
+                    "unclassified": [u["text"] for u in vm["unclassified"]]}
+            plan = plans.save_draft(school, year, data, chair)
+            if state == "draft":
+                continue
+            version = plans.submit(plan, chair)
+            if state == "approved":
+                plans.approve(plan, version.number, district_staff, note="同意")
+            elif state == "returned":
+                plans.return_plan(plan, version.number, [("schedule", "活动安排请写明每项活动的负责人和大致日期")], district_staff)
+            share = DONE_SHARE.get(index)
+            if share:
+                _record_done(school, plans.flat_schedule(plans.plan_content(plan)), share, today, activities)
+        db.session.commit()
+
+
+def _record_done(school, schedule: list[dict], share: float, today, activities) -> None:
+    """Records for the first ``share`` of the activities planned up to this month."""
+    from datetime import date
+
+    due = [a for a in schedule if a["months"] and min(a["months"]) <= today.month]
+    for position, activity in enumerate(due[:round(len(due) * share)]):
+        month = min(activity["months"])
+        held_on = date(today.year, month, min(10 + position % 15, 28))
+        if held_on > today:
+            continue
+        activities.save_record(school, {
+            "held_on": held_on, "title": activity["title"][:200], "category": activity["category"],
+            "participants": 20 + (position * 7) % 60, "description": "按计划开展，详见活动照片与签到表。",
+            "scheduled_activity_id": activity["id"]})
 
 
 def login_lines() -> list[str]:

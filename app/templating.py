@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.access import allowed
+from app.i18n import translate
 from tenants.roles import ROLE_LABELS
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -45,9 +46,18 @@ def navigation() -> list[tuple[str, str, str]]:
             items.append((_("考核细则"), url_for("rubrics.index", district=district.slug), "rubrics.index"))
         if allowed("rounds.view"):
             items.append((_("评选考核"), url_for("rounds.index", district=district.slug), "rounds.index"))
+        if allowed("assessments.view"):
+            items.append((_("评审专家"), url_for("assessments.pool", district=district.slug), "assessments.pool"))
+        if allowed("assess.score"):
+            items.append((_("我的评审"), url_for("assess.index", district=district.slug), "assess.index"))
+        if allowed("titles.view"):
+            items.append((_("荣誉称号"), url_for("titles.index", district=district.slug), "titles.index"))
         if allowed("plans.review"):
             items.append((_("工作计划"), url_for("plan_review.tracking", district=district.slug,
                                              year=_plan_year()), "plan_review.tracking"))
+        if allowed("rollup.view"):
+            items.append((_("汇总"), url_for("rollup.index", district=district.slug), "rollup.show"))
+            items.append((_("后台任务"), url_for("jobs.index", district=district.slug), "jobs.index"))
         if allowed("audit.view"):
             items.append((_("审计日志"), url_for("admin.audit_log", district=district.slug), "admin.audit_log"))
         scope = g.get("scope")
@@ -64,6 +74,7 @@ def navigation() -> list[tuple[str, str, str]]:
                 break
     if current_user.is_platform_admin:
         items.append((_("平台管理"), url_for("platform.districts"), "platform.districts"))
+        items.append((_("后台任务"), url_for("platform_jobs.index"), "platform_jobs.index"))
     return items
 
 
@@ -85,8 +96,20 @@ def unread_notifications() -> int | None:
         return None
 
 
+def title_under_review(application):
+    """The title a 复查 application reviews (None for other applications)."""
+    if application is None or not getattr(application, "title_id", None):
+        return None
+    from app.extensions import db
+    from app.titles.models import Title
+
+    return db.session.get(Title, (application.district_id, application.title_id))
+
+
 def register(app):
+    app.jinja_env.globals["title_under_review"] = title_under_review
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["tr"] = translate  # a label chosen at run time: {{ s.kind_label|tr }}
     app.jinja_env.globals.update(
         allowed=allowed, navigation=navigation, unread_notifications=unread_notifications, get_locale=get_locale, vendor_available=vendor_available, ROLE_LABELS=ROLE_LABELS,
     )

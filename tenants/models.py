@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.extensions import db
+from app.i18n import N_
 from tenants.roles import ROLE_LABELS
 
 
@@ -127,14 +128,14 @@ class District(db.Model):
 
 
 SCHOOL_KINDS = {
-    "primary": "小学",
-    "junior": "初中",
-    "senior": "高中",
-    "complete": "完中",
-    "nine_year": "九年一贯制",
-    "kindergarten": "幼儿园",
-    "vocational": "职校",
-    "other": "其他",
+    "primary": N_("小学"),
+    "junior": N_("初中"),
+    "senior": N_("高中"),
+    "complete": N_("完中"),
+    "nine_year": N_("九年一贯制"),
+    "kindergarten": N_("幼儿园"),
+    "vocational": N_("职校"),
+    "other": N_("其他"),
 }
 
 

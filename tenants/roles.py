@@ -39,6 +39,16 @@ PERMISSIONS = {
     "rubrics.manage": {DISTRICT_ADMIN},
     "rounds.view": {DISTRICT_ADMIN, DISTRICT_STAFF},
     "rounds.manage": {DISTRICT_ADMIN},
+    "assessments.view": {DISTRICT_ADMIN, DISTRICT_STAFF},
+    "assessments.manage": {DISTRICT_ADMIN},
+    "assess.score": {ASSESSOR},
+    "titles.view": {DISTRICT_ADMIN, DISTRICT_STAFF},
+    "titles.manage": {DISTRICT_ADMIN},
+    "results.view": {DISTRICT_ADMIN, DISTRICT_STAFF},
+    "results.manage": {DISTRICT_ADMIN},
+    "results.object": {DISTRICT_ADMIN, DISTRICT_STAFF, SCHOOL_CHAIR, SCHOOL_EDITOR},  # 异议 during the 公示
+    "rollup.view": {DISTRICT_ADMIN, DISTRICT_STAFF},     # roll-ups, dossier bundles
+    "rollup.compile": {DISTRICT_ADMIN, DISTRICT_STAFF},
 }
 
 

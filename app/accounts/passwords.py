@@ -2,6 +2,7 @@
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
 
 _strong = PasswordHasher()
 _fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -40,11 +41,11 @@ def burn_time(password: str) -> None:
 def password_problem(password: str, username: str = "") -> str | None:
     """A Chinese reason why the password is not acceptable, or None."""
     if len(password) < MIN_LENGTH:
-        return f"密码至少需要 {MIN_LENGTH} 个字符"
+        return _("密码至少需要 %(n)s 个字符", n=MIN_LENGTH)
     if len(password) > 128:
-        return "密码不能超过 128 个字符"
+        return _("密码不能超过 128 个字符")
     if username and password.lower() == username.lower():
-        return "密码不能与用户名相同"
+        return _("密码不能与用户名相同")
     if password.isdigit() and len(set(password)) <= 2:
-        return "密码过于简单"
+        return _("密码过于简单")
     return None

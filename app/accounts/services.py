@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from app.accounts.models import ApiToken, LoginAttempt, User, UserSession
@@ -55,7 +56,7 @@ def authenticate(username: str, password: str, ip: str) -> User:
     username = normalise_username(username)
     if is_throttled(username, ip):
         record("login_throttled", details={"username": username}, commit=True)
-        raise AccountError("登录失败次数过多，请 15 分钟后再试")
+        raise AccountError(_("登录失败次数过多，请 15 分钟后再试"))
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         burn_time(password)
@@ -65,8 +66,8 @@ def authenticate(username: str, password: str, ip: str) -> User:
         record("login_failed", details={"username": username,
                                         "reason": "disabled" if ok else "bad_credentials"}, commit=True)
         if ok and not user.active:
-            raise AccountError("该账号已停用，请联系区教育工会管理员")
-        raise AccountError("用户名或密码不正确")
+            raise AccountError(_("该账号已停用，请联系区教育工会管理员"))
+        raise AccountError(_("用户名或密码不正确"))
     db.session.add(LoginAttempt(username=username, ip=ip, success=True))
     return user
 
@@ -127,9 +128,9 @@ def set_password(user: User, password: str) -> None:
 
 def change_password(user: User, current: str, new: str) -> None:
     if not verify_password(user.password_hash, current):
-        raise AccountError("当前密码不正确", field="current")
+        raise AccountError(_("当前密码不正确"), field="current")
     if current == new:
-        raise AccountError("新密码不能与当前密码相同", field="new")
+        raise AccountError(_("新密码不能与当前密码相同"), field="new")
     set_password(user, new)
     user.must_change_password = False
     revoke_sessions(user)  # every other login ends; the caller opens a fresh one
@@ -140,11 +141,11 @@ def create_user(username: str, display_name: str, password: str, *, phone: str =
                 must_change_password: bool = True) -> User:
     username = normalise_username(username)
     if not username or len(username) > 64:
-        raise AccountError("用户名不能为空，且不超过 64 个字符")
+        raise AccountError(_("用户名不能为空，且不超过 64 个字符"))
     if not all(c.isalnum() or c in "._-@" for c in username):
-        raise AccountError("用户名只能包含字母、数字和 . _ - @")
+        raise AccountError(_("用户名只能包含字母、数字和 . _ - @"))
     if db.session.scalar(select(User.id).where(User.username == username)):
-        raise AccountError(f"用户名 {username} 已被使用")
+        raise AccountError(_("用户名 %(name)s 已被使用", name=username))
     user = User(username=username, display_name=display_name.strip() or username, phone=phone.strip(),
                 email=email.strip(), must_change_password=must_change_password, password_hash="")
     set_password(user, password)
@@ -171,7 +172,7 @@ TOKEN_PREFIX = "jj_"
 def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
     name = (name or "").strip()
     if not name:
-        raise AccountError("请填写令牌名称")
+        raise AccountError(_("请填写令牌名称"))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name[:64], token_hash=_digest(secret), prefix=secret[:10])
     db.session.add(token)
@@ -196,6 +197,6 @@ def token_user(secret: str) -> User | None:
 def revoke_api_token(user: User, token_id: int) -> None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
     if token is None:
-        raise AccountError("找不到该令牌")
+        raise AccountError(_("找不到该令牌"))
     token.revoked_at = _now()
     record("api_token_revoked", target=user, details={"name": token.name})

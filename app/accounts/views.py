@@ -1,4 +1,5 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -37,7 +38,7 @@ def login():
         record("login", target=user, actor=user)
         db.session.commit()
         if user.must_change_password:
-            flash("首次登录请先修改密码", "warning")
+            flash(_("首次登录请先修改密码"), "warning")
             return redirect(url_for("accounts.change_password"))
         return redirect(target or url_for("main.index"))
     return render_template("accounts/login.html", form=form)
@@ -51,7 +52,7 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
-    flash("您已安全退出", "success")
+    flash(_("您已安全退出"), "success")
     return redirect(url_for("accounts.login"))
 
 
@@ -70,7 +71,7 @@ def change_password():
         db.session.flush()
         _start_session(user)  # all earlier sessions were revoked; this one is new
         db.session.commit()
-        flash("密码已修改，其他设备上的登录已全部退出", "success")
+        flash(_("密码已修改，其他设备上的登录已全部退出"), "success")
         return redirect(url_for("main.index"))
     return render_template("accounts/password.html", form=form)
 
@@ -81,7 +82,7 @@ def tokens():
     form = TokenForm()
     secret = None
     if form.validate_on_submit():
-        _, secret = services.create_api_token(current_user, form.name.data)
+        _token, secret = services.create_api_token(current_user, form.name.data)
         db.session.commit()
         form = TokenForm(formdata=None)
     rows = db.session.scalars(
@@ -100,5 +101,5 @@ def revoke_token(token_id: int):
 
         abort(404)
     db.session.commit()
-    flash("令牌已吊销", "success")
+    flash(_("令牌已吊销"), "success")
     return redirect(url_for("accounts.tokens"))

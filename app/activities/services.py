@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from sqlalchemy import distinct, extract, func, select
 
 from app.activities.models import ActivityFile, ActivityRecord
 from app.audit.services import record as audit
 from app.extensions import db
+from app.i18n import N_, months_text, translate
 from app.spreadsheets import safe_cell
 from app.plans.models import CATEGORIES, STATUS_LABELS, ScheduledActivity, WorkPlan
 from app.uploads import DOCUMENT_KINDS, IMAGE_KINDS, KINDS, UploadError, check_file, normalise_name, store
@@ -31,7 +33,7 @@ ACCEPT = ",".join(sorted({e for k in ALLOWED_KINDS for e in KINDS[k].extensions}
 
 CN_MONTHS = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")
 NO_PLAN = "none"
-PLAN_STATUS_LABELS = {**STATUS_LABELS, NO_PLAN: "未填写"}
+PLAN_STATUS_LABELS = {**STATUS_LABELS, NO_PLAN: N_("未填写")}
 
 
 class ActivityError(ValueError):
@@ -51,15 +53,15 @@ def current_year() -> int:
 
 
 def month_label(month: int) -> str:
-    return f"{CN_MONTHS[month - 1]}月" if 1 <= month <= 12 else f"{month}月"
+    return months_text([month], f"{CN_MONTHS[month - 1]}月" if 1 <= month <= 12 else f"{month}月")
 
 
 def slot_label(months) -> str:
     """A month slot as written in plans: [3] → 三月, [7, 8] → 七、八月."""
     months = [m for m in (months or []) if isinstance(m, int) and 1 <= m <= 12]
     if not months:
-        return "未定月份"
-    return "、".join(CN_MONTHS[m - 1] for m in sorted(set(months))) + "月"
+        return months_text([], "未定月份")
+    return months_text(months, "、".join(CN_MONTHS[m - 1] for m in sorted(set(months))) + "月")
 
 
 def slot_months(activity: ScheduledActivity) -> list[int]:
@@ -68,7 +70,7 @@ def slot_months(activity: ScheduledActivity) -> list[int]:
 
 
 def category_label(code: str) -> str:
-    return CATEGORIES.get(code, code or "其他")
+    return translate(CATEGORIES.get(code, code or "其他"))
 
 
 # --- planned activities of a school's plan ---------------------------------------------------
@@ -123,29 +125,29 @@ def detach_from_scheduled(scheduled_ids) -> int:
 def _clean(school: School, data: dict) -> dict:
     held_on = data.get("held_on")
     if not isinstance(held_on, date):
-        raise ActivityError("请填写活动日期（如 2026-03-08）", "held_on")
+        raise ActivityError(gettext("请填写活动日期（如 2026-03-08）"), "held_on")
     if not 2000 <= held_on.year <= 2100:
-        raise ActivityError("活动日期的年份不正确", "held_on")
+        raise ActivityError(gettext("活动日期的年份不正确"), "held_on")
     title = " ".join((data.get("title") or "").split())
     if not title:
-        raise ActivityError("请填写活动名称", "title")
+        raise ActivityError(gettext("请填写活动名称"), "title")
     if len(title) > 200:
-        raise ActivityError("活动名称不能超过 200 个字", "title")
+        raise ActivityError(gettext("活动名称不能超过 200 个字"), "title")
     category = data.get("category") or ""
     if category not in CATEGORIES:
-        raise ActivityError("请选择活动类别", "category")
+        raise ActivityError(gettext("请选择活动类别"), "category")
     participants = data.get("participants")
     participants = 0 if participants in (None, "") else participants
     if not isinstance(participants, int) or isinstance(participants, bool) or not 0 <= participants <= MAX_PARTICIPANTS:
-        raise ActivityError(f"参与人数应为 0 到 {MAX_PARTICIPANTS} 之间的整数", "participants")
+        raise ActivityError(gettext("参与人数应为 0 到 %(n)s 之间的整数", n=MAX_PARTICIPANTS), "participants")
     description = (data.get("description") or "").strip()
     if len(description) > MAX_DESCRIPTION:
-        raise ActivityError(f"活动内容不能超过 {MAX_DESCRIPTION} 个字", "description")
+        raise ActivityError(gettext("活动内容不能超过 %(n)s 个字", n=MAX_DESCRIPTION), "description")
     scheduled_id = data.get("scheduled_activity_id") or None
     if scheduled_id is not None:
         activity = scheduled_activity_for(school.id, held_on.year, scheduled_id)
         if activity is None or activity.school_id != school.id or activity.district_id != school.district_id:
-            raise ActivityError(f"所选计划活动不属于本校 {held_on.year} 年的工作计划（请核对活动日期的年份）",
+            raise ActivityError(gettext("所选计划活动不属于本校 %(y)s 年的工作计划（请核对活动日期的年份）", y=held_on.year),
                                 "scheduled_activity_id")
     return {"held_on": held_on, "year": held_on.year, "title": title, "category": category,
             "participants": participants, "description": description, "scheduled_activity_id": scheduled_id}
@@ -161,7 +163,7 @@ def check_uploads(files) -> list[tuple[str, bytes, object]]:
             raise ActivityError(str(exc), "files")
         checked.append((normalise_name(filename), data, kind))
     if len(checked) > MAX_FILES_PER_RECORD:
-        raise ActivityError(f"每条活动记录最多 {MAX_FILES_PER_RECORD} 个文件", "files")
+        raise ActivityError(gettext("每条活动记录最多 %(n)s 个文件", n=MAX_FILES_PER_RECORD), "files")
     return checked
 
 
@@ -171,7 +173,7 @@ def save_record(school: School, data: dict, *, record: ActivityRecord | None = N
     ((name, bytes) pairs). Returns the record and the stored paths (to remove if the commit
     fails). Nothing is written when any field or file is refused."""
     if record is not None and (record.school_id != school.id or record.district_id != school.district_id):
-        raise ActivityError("活动记录不属于本校")
+        raise ActivityError(gettext("活动记录不属于本校"))
     cleaned = _clean(school, data)
     checked = check_uploads(files)
     if record is None:
@@ -181,7 +183,7 @@ def save_record(school: School, data: dict, *, record: ActivityRecord | None = N
         audit("activity_created", target=record, details={"title": record.title})
     else:
         if checked and file_count(record) + len(checked) > MAX_FILES_PER_RECORD:
-            raise ActivityError(f"每条活动记录最多 {MAX_FILES_PER_RECORD} 个文件", "files")
+            raise ActivityError(gettext("每条活动记录最多 %(n)s 个文件", n=MAX_FILES_PER_RECORD), "files")
         for key, value in cleaned.items():
             setattr(record, key, value)
         audit("activity_updated", target=record, details={"title": record.title})
@@ -199,9 +201,9 @@ def add_files(record: ActivityRecord, files) -> list[str]:
     """Attach more files to an existing record; returns the stored paths."""
     checked = check_uploads(files)
     if not checked:
-        raise ActivityError("请选择要上传的文件", "files")
+        raise ActivityError(gettext("请选择要上传的文件"), "files")
     if file_count(record) + len(checked) > MAX_FILES_PER_RECORD:
-        raise ActivityError(f"每条活动记录最多 {MAX_FILES_PER_RECORD} 个文件", "files")
+        raise ActivityError(gettext("每条活动记录最多 %(n)s 个文件", n=MAX_FILES_PER_RECORD), "files")
     return _attach(record, checked)
 
 

@@ -7,6 +7,7 @@ import io
 import os
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.access import requires
@@ -58,7 +59,7 @@ def _posted_year(form: ActivityForm, default: int) -> int:
 
 
 def _with_choices(form: ActivityForm, year: int) -> None:
-    form.scheduled_activity_id.choices = [("", "— 不对应计划活动（计划外）—")] + [
+    form.scheduled_activity_id.choices = [("", _("— 不对应计划活动（计划外）—"))] + [
         (str(i), label) for i, label in services.scheduled_choices(g.school.id, year)]
 
 
@@ -130,7 +131,7 @@ def new():
     if form.validate_on_submit():
         record = _save(form, None)
         if record is not None:
-            flash("活动记录已保存", "success")
+            flash(_("活动记录已保存"), "success")
             return redirect(url_for("activities.show", record_id=record.id))
     return render_template("activities/form.html", form=form, record=None, year=year, **_upload_limits())
 
@@ -156,7 +157,7 @@ def edit(record_id: int):
     if form.validate_on_submit():
         saved = _save(form, record)
         if saved is not None:
-            flash("活动记录已保存", "success")
+            flash(_("活动记录已保存"), "success")
             return redirect(url_for("activities.show", record_id=saved.id))
     return render_template("activities/form.html", form=form, record=record, year=year, **_upload_limits())
 
@@ -169,7 +170,7 @@ def delete(record_id: int):
     paths = services.delete_record(record)
     db.session.commit()
     services.discard(paths)
-    flash("活动记录已删除", "success")
+    flash(_("活动记录已删除"), "success")
     return redirect(url_for("activities.index", year=year))
 
 
@@ -179,7 +180,7 @@ def upload(record_id: int):
     record = _record_or_404(record_id)
     form = FilesForm()
     if not form.validate_on_submit():
-        flash("页面已过期，请刷新后重试", "error")
+        flash(_("页面已过期，请刷新后重试"), "error")
         return redirect(url_for("activities.show", record_id=record.id))
     try:
         stored = services.add_files(record, _uploaded())
@@ -194,7 +195,7 @@ def upload(record_id: int):
         db.session.rollback()
         services.discard(stored)
         raise
-    flash(f"已上传 {len(stored)} 个文件", "success")
+    flash(_("已上传 %(n)s 个文件", n=len(stored)), "success")
     return redirect(url_for("activities.show", record_id=record_id))
 
 
@@ -208,7 +209,7 @@ def delete_file(record_id: int, file_id: int):
     path = services.delete_file(upload_row)
     db.session.commit()
     services.discard([path])
-    flash("文件已删除", "success")
+    flash(_("文件已删除"), "success")
     return redirect(url_for("activities.show", record_id=record_id))
 
 
@@ -226,7 +227,7 @@ def download(record_id: int, file_id: int):
     except UploadError:
         path = None
     if path is None or not os.path.isfile(path):
-        flash(f"文件“{upload_row.original_name}”已丢失，请重新上传", "error")
+        flash(_("文件“%(name)s”已丢失，请重新上传", name=upload_row.original_name), "error")
         return redirect(url_for("activities.show", record_id=record_id))
     inline = request.args.get("inline") == "1" and upload_row.content_type in INLINE_TYPES
     response = send_file(path, mimetype=upload_row.content_type, as_attachment=not inline,

@@ -3,6 +3,7 @@ scope: the ORM filter keeps every query to the current district."""
 from __future__ import annotations
 
 from flask import g
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from app.accounts import services as accounts
@@ -78,9 +79,9 @@ def update_school(school: School, data: dict) -> School:
         code_clash = code and db.session.scalar(select(School.id).where(School.code == code,
                                                                         School.id != school.id))
     if clash:
-        raise AdminError(f"学校 {name} 已存在", field="name")
+        raise AdminError(_("学校 %(name)s 已存在", name=name), field="name")
     if code_clash:
-        raise AdminError(f"学校代码 {code} 已被使用", field="code")
+        raise AdminError(_("学校代码 %(code)s 已被使用", code=code), field="code")
     before = {"name": school.name, "kind": school.kind, "code": school.code}
     school.name, school.kind, school.code = name, data["kind"], code
     school.staff_count = data.get("staff_count") or 0
@@ -123,13 +124,13 @@ def user_in_district(user_id: int) -> User | None:
 
 def _check_role(role: str, school_id: int | None) -> None:
     if role not in ALL_ROLES:
-        raise AdminError("请选择角色", field="role")
+        raise AdminError(_("请选择角色"), field="role")
     if role in SCHOOL_ROLES and not school_id:
-        raise AdminError("学校角色需要选择所属学校", field="school_id")
+        raise AdminError(_("学校角色需要选择所属学校"), field="school_id")
     if role in DISTRICT_ROLES and school_id:
-        raise AdminError("区级角色不属于某个学校，请不要选择学校", field="school_id")
+        raise AdminError(_("区级角色不属于某个学校，请不要选择学校"), field="school_id")
     if school_id and db.session.get(School, (g.district.id, school_id)) is None:
-        raise AdminError("所选学校不存在", field="school_id")
+        raise AdminError(_("所选学校不存在"), field="school_id")
 
 
 def grant(user: User, role: str, school_id: int | None) -> Membership:
@@ -149,9 +150,9 @@ def grant(user: User, role: str, school_id: int | None) -> Membership:
 def revoke(user: User, membership_id: int) -> None:
     membership = db.session.get(Membership, (g.district.id, membership_id))
     if membership is None or membership.user_id != user.id:
-        raise AdminError("找不到该角色")
+        raise AdminError(_("找不到该角色"))
     if membership.role == "district_admin" and _admin_count() <= 1:
-        raise AdminError("不能撤销本区最后一位管理员")
+        raise AdminError(_("不能撤销本区最后一位管理员"))
     db.session.delete(membership)
     record("membership_removed", target=user, school_id=membership.school_id,
            details={"role": membership.role, "school_id": membership.school_id})
@@ -193,12 +194,12 @@ def update_user(user: User, data: dict) -> User:
 def set_user_active(user: User, active: bool) -> None:
     """Disable or enable a login. Only for people whose every role is in this district."""
     if user.is_platform_admin:
-        raise AdminError("不能停用平台管理员")
+        raise AdminError(_("不能停用平台管理员"))
     from tenants.scope import system_scope
 
     with system_scope("check a user's roles in other districts before disabling"):
         elsewhere = db.session.scalar(select(func.count()).select_from(Membership).where(
             Membership.user_id == user.id, Membership.district_id != g.district.id))
     if elsewhere:
-        raise AdminError("该用户在其他区县也有角色，请改为撤销其在本区的角色")
+        raise AdminError(_("该用户在其他区县也有角色，请改为撤销其在本区的角色"))
     accounts.set_active(user, active)

@@ -5,6 +5,7 @@ import io
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file,
                    url_for)
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -25,7 +26,7 @@ bp = Blueprint("admin", __name__, url_prefix="/d/<district>", template_folder="t
 
 def _school_choices():
     schools = db.session.scalars(select(School).order_by(School.name)).all()
-    return [("", "— 不属于学校（区级角色）—")] + [(str(s.id), s.name) for s in schools]
+    return [("", _("— 不属于学校（区级角色）—"))] + [(str(s.id), s.name) for s in schools]
 
 
 def _page_args():
@@ -56,7 +57,7 @@ def new_school():
             db.session.rollback()
             getattr(form, exc.field or "name").errors.append(str(exc))
         else:
-            flash(f"已新增学校 {school.name}", "success")
+            flash(_("已新增学校 %(name)s", name=school.name), "success")
             return redirect(url_for("admin.schools"))
     return render_template("admin/school_form.html", form=form, school=None)
 
@@ -74,7 +75,7 @@ def edit_school():
             db.session.rollback()
             getattr(form, exc.field or "name").errors.append(str(exc))
         else:
-            flash("学校信息已保存", "success")
+            flash(_("学校信息已保存"), "success")
             return redirect(url_for("schools.home"))
     return render_template("admin/school_form.html", form=form, school=school)
 
@@ -104,7 +105,8 @@ def new_user():
             db.session.rollback()
             getattr(form, exc.field or "username").errors.append(str(exc))
         else:
-            flash(f"已新建用户 {user.display_name}（{user.username}），首次登录须修改密码", "success")
+            flash(_("已新建用户 %(name)s（%(username)s），首次登录须修改密码", name=user.display_name,
+                    username=user.username), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form)
 
@@ -131,7 +133,7 @@ def edit_user(user_id: int):
             db.session.rollback()
             getattr(form, exc.field or "display_name").errors.append(str(exc))
         else:
-            flash("用户信息已保存", "success")
+            flash(_("用户信息已保存"), "success")
             return redirect(url_for("admin.edit_user", user_id=user.id))
     memberships = services.memberships_by_user([user.id]).get(user.id, [])
     return render_template("admin/user_edit.html", user=user, form=form, grant_form=grant_form,
@@ -148,12 +150,12 @@ def grant_role(user_id: int):
         try:
             services.grant(user, form.role.data, form.school_id.data)
             db.session.commit()
-            flash("已授予角色", "success")
+            flash(_("已授予角色"), "success")
         except services.AdminError as exc:
             db.session.rollback()
             flash(str(exc), "error")
     else:
-        flash("；".join(e for errs in form.errors.values() for e in errs), "error")
+        flash(_("；").join(str(e) for errs in form.errors.values() for e in errs), "error")
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
@@ -164,7 +166,7 @@ def revoke_role(user_id: int, membership_id: int):
     try:
         services.revoke(user, membership_id)
         db.session.commit()
-        flash("已撤销角色", "success")
+        flash(_("已撤销角色"), "success")
     except services.AdminError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -177,12 +179,12 @@ def set_active(user_id: int):
     user = _user_or_404(user_id)
     active = request.form.get("active") == "1"
     if user.id == current_user.id and not active:
-        flash("不能停用自己的账号", "error")
+        flash(_("不能停用自己的账号"), "error")
         return redirect(url_for("admin.edit_user", user_id=user.id))
     try:
         services.set_user_active(user, active)
         db.session.commit()
-        flash("账号已启用" if active else "账号已停用，其所有登录已退出", "success")
+        flash(_("账号已启用") if active else _("账号已停用，其所有登录已退出"), "success")
     except services.AdminError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -209,7 +211,7 @@ def import_upload():
                                                                    "filename": form.file.data.filename},
                               actor_user_id=current_user.id)
             db.session.commit()
-            flash("文件较大，已转入后台导入，可在本页查看进度", "info")
+            flash(_("文件较大，已转入后台导入，可在本页查看进度"), "info")
             return redirect(url_for("jobs.show", run_id=run.id))
         plan = imports.check(school_rows, user_rows)
         if plan.errors:

@@ -26,7 +26,13 @@ def register_api(app):
     from app.rounds import api as rounds_api
 
     api.register_blueprint(rounds_api.blp)
+    from app.results import api as results_api
+
+    api.register_blueprint(results_api.blp)
     from app.plans import api as plans_api
 
     api.register_blueprint(plans_api.blp)
+    from app.titles import api as titles_api
+
+    api.register_blueprint(titles_api.blp)
     return api

@@ -13,7 +13,7 @@ class StrictSchema(Schema):
 
 
 class PageArgs(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     q = fields.String(load_default="", validate=validate.Length(max=50))
 
@@ -27,10 +27,13 @@ class MembershipSchema(StrictSchema):
     role_label = fields.String(dump_only=True)
 
 
+ID = validate.Range(min=1, max=2**63 - 1)  # a bigger number reached the driver as an overflow (500)
+
+
 class GrantSchema(StrictSchema):
-    user_id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True, validate=ID)
     role = fields.String(required=True, validate=validate.OneOf(ALL_ROLES))
-    school_id = fields.Integer(allow_none=True, load_default=None)
+    school_id = fields.Integer(allow_none=True, load_default=None, validate=ID)
 
 
 class UserSchema(StrictSchema):

@@ -19,11 +19,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
+from app.i18n import N_
 from app.plans import services
 from app.plans.models import CATEGORIES
 from app.plans.parser import ParsedPlan, suggest_category
 
-MONTHS_HELP = "请填写 1–12 月，如 7,8 或 七、八月"
+MONTHS_HELP = N_("请填写 1–12 月，如 7,8 或 七、八月")
 _INDEXED = re.compile(r"^(section|measure|slot|unclassified)-(\d{1,4})(?:-(item|act)-(\d{1,4}))?-?(.*)$")
 GOAL_TITLES = {"工作目标", "目标任务", "目标"}
 TARGETS = ("keep", "drop", "title", "guiding_ideology", "goals", "measures", "schedule")
@@ -148,13 +151,13 @@ def read_form(form) -> PlanForm:
 
     def check_length(name: str, value: str, limit: int, label: str):
         if len(value) > limit:
-            errors[name] = f"{label}不能超过 {limit} 个字"
+            errors[name] = _("%(label)s不能超过 %(n)s 个字", label=_(label), n=limit)
 
     vm = {"title": _clean(form.get("title", "")), "guiding_ideology": _clean(form.get("guiding_ideology", "")),
           "goals": _clean(form.get("goals", ""))}
-    check_length("title", vm["title"], services.MAX_TITLE, "计划标题")
-    check_length("guiding_ideology", vm["guiding_ideology"], services.MAX_TEXT, "指导思想")
-    check_length("goals", vm["goals"], services.MAX_TEXT, "工作目标")
+    check_length("title", vm["title"], services.MAX_TITLE, N_("计划标题"))
+    check_length("guiding_ideology", vm["guiding_ideology"], services.MAX_TEXT, N_("指导思想"))
+    check_length("goals", vm["goals"], services.MAX_TEXT, N_("工作目标"))
 
     # 主要工作: blank rows are dropped; the new index maps old section keys for the moves.
     sections, section_key = [], {}
@@ -170,18 +173,18 @@ def read_form(form) -> PlanForm:
         i = len(sections)
         section_key[str(entry["fields"].get("key", old_index))] = i
         if not title:
-            errors[f"section-{i}-title"] = "请填写这一部分的标题"
-        check_length(f"section-{i}-title", title, services.MAX_SECTION_TITLE, "部分标题")
+            errors[f"section-{i}-title"] = _("请填写这一部分的标题")
+        check_length(f"section-{i}-title", title, services.MAX_SECTION_TITLE, N_("部分标题"))
         for j, item in enumerate(items):
             if item["category"] not in CATEGORIES:
-                errors[f"section-{i}-item-{j}-category"] = "请选择有效的类别"
-            check_length(f"section-{i}-item-{j}-text", item["text"], services.MAX_LINE, "工作条目")
+                errors[f"section-{i}-item-{j}-category"] = _("请选择有效的类别")
+            check_length(f"section-{i}-item-{j}-text", item["text"], services.MAX_LINE, N_("工作条目"))
         sections.append({"title": title, "items": items})
     vm["sections"] = sections
 
     vm["measures"] = [text for text in (_clean(e["fields"].get("", "")) for e in groups["measure"]) if text]
     for i, text in enumerate(vm["measures"]):
-        check_length(f"measure-{i}", text, services.MAX_LINE, "落实措施")
+        check_length(f"measure-{i}", text, services.MAX_LINE, N_("落实措施"))
 
     slots = []
     for entry in groups["slot"]:
@@ -196,11 +199,11 @@ def read_form(form) -> PlanForm:
             continue  # a month with no activity is a blank row
         i = len(slots)
         if parse_months(months) is None:
-            errors[f"slot-{i}-months"] = MONTHS_HELP
+            errors[f"slot-{i}-months"] = _(MONTHS_HELP)
         for j, activity in enumerate(activities):
             if activity["category"] not in CATEGORIES:
-                errors[f"slot-{i}-act-{j}-category"] = "请选择有效的类别"
-            check_length(f"slot-{i}-act-{j}-title", activity["title"], services.MAX_LINE, "活动")
+                errors[f"slot-{i}-act-{j}-category"] = _("请选择有效的类别")
+            check_length(f"slot-{i}-act-{j}-title", activity["title"], services.MAX_LINE, N_("活动"))
         slots.append({"months_text": months, "activities": activities})
     vm["slots"] = slots
 
@@ -216,13 +219,13 @@ def read_form(form) -> PlanForm:
             if key in section_key:
                 target = f"section:{section_key[key]}"
             else:
-                errors[f"unclassified-{i}-target"] = "所选的“主要工作”部分不存在，请重新选择"
+                errors[f"unclassified-{i}-target"] = _("所选的“主要工作”部分不存在，请重新选择")
         elif target not in TARGETS:
-            errors[f"unclassified-{i}-target"] = "请选择这一行的去向"
+            errors[f"unclassified-{i}-target"] = _("请选择这一行的去向")
         months = _clean(entry["fields"].get("months", ""))
         if target == "schedule" and parse_months(months) is None:
-            errors[f"unclassified-{i}-months"] = "移入活动安排须填写月份：" + MONTHS_HELP
-        check_length(f"unclassified-{i}-text", text, services.MAX_LINE, "未归类内容")
+            errors[f"unclassified-{i}-months"] = _("移入活动安排须填写月份：%(help)s", help=_(MONTHS_HELP))
+        check_length(f"unclassified-{i}-text", text, services.MAX_LINE, N_("未归类内容"))
         unclassified.append({"text": text, "target": target, "months_text": months})
     vm["unclassified"] = unclassified
     return PlanForm(vm, errors)

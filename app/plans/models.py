@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Date, Integer, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.i18n import N_
 from app.plans.parser import CATEGORY_LABELS
 from tenants.models import SchoolScopedMixin, TenantMixin, UTCDateTime, tenant_fk, utcnow
 
@@ -16,7 +17,7 @@ DRAFT = "draft"
 SUBMITTED = "submitted"
 RETURNED = "returned"
 APPROVED = "approved"
-STATUS_LABELS = {DRAFT: "草稿", SUBMITTED: "已提交", RETURNED: "已退回", APPROVED: "已通过"}
+STATUS_LABELS = {DRAFT: N_("草稿"), SUBMITTED: N_("已提交"), RETURNED: N_("已退回"), APPROVED: N_("已通过")}
 
 # Plan item categories: one list, shared with the parser that suggests them.
 CATEGORIES = CATEGORY_LABELS

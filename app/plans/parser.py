@@ -53,6 +53,8 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
+from app.i18n import N_
+
 __all__ = [
     "CATEGORY_LABELS",
     "ParsedPlan",
@@ -78,16 +80,16 @@ class PlanParseError(ValueError):
 # --------------------------------------------------------------------------- categories
 
 CATEGORY_LABELS: dict[str, str] = {
-    "democratic_management": "民主管理/教代会",
-    "openness": "校务公开",
-    "ethics": "师德建设",
-    "home_building": "建家",
-    "care": "送温暖/帮扶",
-    "culture_sports": "文体活动",
-    "women": "女工工作",
-    "publicity": "宣传",
-    "self_building": "自身建设",
-    "other": "其他",
+    "democratic_management": N_("民主管理/教代会"),
+    "openness": N_("校务公开"),
+    "ethics": N_("师德建设"),
+    "home_building": N_("建家"),
+    "care": N_("送温暖/帮扶"),
+    "culture_sports": N_("文体活动"),
+    "women": N_("女工工作"),
+    "publicity": N_("宣传"),
+    "self_building": N_("自身建设"),
+    "other": N_("其他"),
 }
 
 # When two categories match the same number of keywords, the earlier one wins.

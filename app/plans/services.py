@@ -30,12 +30,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from sqlalchemy import and_, case, delete, event, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import attributes
 
 from app.audit.services import ACTION_LABELS, record
 from app.extensions import db
+from app.i18n import N_, translate
 from app.spreadsheets import safe_cell as excel_safe
 from app.jobs import services as jobs
 from app.plans.models import (
@@ -58,13 +60,13 @@ from tenants.roles import roles_allow
 CHINA = ZoneInfo("Asia/Shanghai")
 
 ACTION_LABELS.update({
-    "plan_saved": "保存工作计划草稿",
-    "plan_imported": "导入工作计划",
-    "plan_submitted": "提交工作计划",
-    "plan_returned": "退回工作计划",
-    "plan_approved": "通过工作计划",
-    "plan_deadline_set": "设置计划报送截止日期",
-    "plan_reminders_sent": "发送计划报送提醒",
+    "plan_saved": N_("保存工作计划草稿"),
+    "plan_imported": N_("导入工作计划"),
+    "plan_submitted": N_("提交工作计划"),
+    "plan_returned": N_("退回工作计划"),
+    "plan_approved": N_("通过工作计划"),
+    "plan_deadline_set": N_("设置计划报送截止日期"),
+    "plan_reminders_sent": N_("发送计划报送提醒"),
 })
 
 # Limits of the structured content (the form and the API both go through normalise()).
@@ -75,13 +77,13 @@ MAX_LINE = 2000
 MAX_ROWS = 500
 
 ANCHOR_RE = re.compile(r"^(guiding_ideology|goals|measures|schedule|unclassified|section:\d{1,3})$")
-ANCHOR_LABELS = {"guiding_ideology": "指导思想", "goals": "工作目标", "measures": "落实措施",
-                 "schedule": "活动安排", "unclassified": "未归类"}
+ANCHOR_LABELS = {"guiding_ideology": N_("指导思想"), "goals": N_("工作目标"), "measures": N_("落实措施"),
+                 "schedule": N_("活动安排"), "unclassified": N_("未归类")}
 
 # Tracking statuses (what the district sees per school).
 NOT_SUBMITTED = "not_submitted"
-TRACKING_LABELS = {NOT_SUBMITTED: "未提交", SUBMITTED: "已提交", RETURNED: "已退回", APPROVED: "已通过"}
-DECISION_LABELS = {SUBMITTED: "待审核", RETURNED: "已退回", APPROVED: "已通过"}
+TRACKING_LABELS = {NOT_SUBMITTED: N_("未提交"), SUBMITTED: N_("已提交"), RETURNED: N_("已退回"), APPROVED: N_("已通过")}
+DECISION_LABELS = {SUBMITTED: N_("待审核"), RETURNED: N_("已退回"), APPROVED: N_("已通过")}
 
 
 class PlanError(ValueError):
@@ -179,8 +181,9 @@ def anchor_label(anchor: str, content: dict | None = None) -> str:
         position = int(anchor.split(":", 1)[1])
         sections = (content or {}).get("sections") or []
         title = sections[position].get("title", "") if position < len(sections) else ""
-        return f"主要工作 · {title}" if title else f"主要工作（第 {position + 1} 部分）"
-    return ANCHOR_LABELS.get(anchor, anchor)
+        return (gettext("主要工作 · %(t)s", t=title) if title
+                else gettext("主要工作（第 %(n)s 部分）", n=position + 1))
+    return translate(ANCHOR_LABELS.get(anchor, anchor))
 
 
 # --------------------------------------------------------------------------- content
@@ -271,14 +274,14 @@ def _text(value, limit: int, label: str, field: str) -> str:
     value = "" if value is None else str(value)
     value = value.replace("\r\n", "\n").strip()
     if len(value) > limit:
-        raise PlanError(f"{label}不能超过 {limit} 个字", field)
+        raise PlanError(gettext("%(label)s不能超过 %(n)s 个字", label=translate(label), n=limit), field)
     return value
 
 
 def _category(value) -> str:
     value = value or "other"
     if value not in CATEGORIES:
-        raise PlanError(f"未知的类别：{value}", "category")
+        raise PlanError(gettext("未知的类别：%(v)s", v=value), "category")
     return value
 
 
@@ -286,9 +289,9 @@ def _months(value) -> list[int]:
     try:
         months = [int(m) for m in value or []]
     except (TypeError, ValueError):
-        raise PlanError("月份必须是 1 到 12 的整数", "months") from None
+        raise PlanError(gettext("月份必须是 1 到 12 的整数"), "months") from None
     if not months or any(not 1 <= m <= 12 for m in months):
-        raise PlanError("月份必须是 1 到 12 的整数", "months")
+        raise PlanError(gettext("月份必须是 1 到 12 的整数"), "months")
     return list(dict.fromkeys(months))
 
 
@@ -300,16 +303,16 @@ def normalise(data: dict) -> dict:
     """
     sections = []
     for s_index, section in enumerate(data.get("sections") or []):
-        title = _text(section.get("title"), MAX_SECTION_TITLE, "部分标题", f"section-{s_index}-title")
+        title = _text(section.get("title"), MAX_SECTION_TITLE, N_("部分标题"), f"section-{s_index}-title")
         items = []
         for i_index, item in enumerate(section.get("items") or []):
             if isinstance(item, str):
                 item = {"text": item}
-            text = _text(item.get("text"), MAX_LINE, "工作条目", f"section-{s_index}-item-{i_index}-text")
+            text = _text(item.get("text"), MAX_LINE, N_("工作条目"), f"section-{s_index}-item-{i_index}-text")
             if text:
                 items.append({"text": text, "category": _category(item.get("category"))})
         if not title and items:
-            raise PlanError("请填写主要工作各部分的标题", f"section-{s_index}-title")
+            raise PlanError(gettext("请填写主要工作各部分的标题"), f"section-{s_index}-title")
         if title or items:
             sections.append({"title": title, "items": items})
     schedule = []
@@ -317,21 +320,21 @@ def normalise(data: dict) -> dict:
     if raw_schedule and "activities" in raw_schedule[0]:
         raw_schedule = flat_schedule({"schedule": raw_schedule})
     for index, activity in enumerate(raw_schedule):
-        title = _text(activity.get("title"), MAX_LINE, "活动", f"schedule-{index}")
+        title = _text(activity.get("title"), MAX_LINE, N_("活动"), f"schedule-{index}")
         if not title:
             continue
         schedule.append({"id": activity.get("id"), "months": _months(activity.get("months")), "title": title,
                          "category": _category(activity.get("category"))})
-    measures = [m for m in (_text(m, MAX_LINE, "落实措施", "measures") for m in data.get("measures") or []) if m]
-    unclassified = [u for u in (_text(u, MAX_LINE, "未归类内容", "unclassified")
+    measures = [m for m in (_text(m, MAX_LINE, N_("落实措施"), "measures") for m in data.get("measures") or []) if m]
+    unclassified = [u for u in (_text(u, MAX_LINE, N_("未归类内容"), "unclassified")
                                 for u in data.get("unclassified") or []) if u]
     if max(len(sections), len(schedule), len(measures), len(unclassified),
            sum(len(s["items"]) for s in sections)) > MAX_ROWS:
-        raise PlanError(f"计划条目过多（每部分最多 {MAX_ROWS} 条）")
+        raise PlanError(gettext("计划条目过多（每部分最多 %(n)s 条）", n=MAX_ROWS))
     return {
-        "title": _text(data.get("title"), MAX_TITLE, "计划标题", "title"),
-        "guiding_ideology": _text(data.get("guiding_ideology"), MAX_TEXT, "指导思想", "guiding_ideology"),
-        "goals": _text(data.get("goals"), MAX_TEXT, "工作目标", "goals"),
+        "title": _text(data.get("title"), MAX_TITLE, N_("计划标题"), "title"),
+        "guiding_ideology": _text(data.get("guiding_ideology"), MAX_TEXT, N_("指导思想"), "guiding_ideology"),
+        "goals": _text(data.get("goals"), MAX_TEXT, N_("工作目标"), "goals"),
         "sections": sections,
         "measures": measures,
         "schedule": schedule,
@@ -356,7 +359,7 @@ def new_plan(school: School, year: int) -> WorkPlan:
 
 def check_editable(plan: WorkPlan | None) -> None:
     if plan is not None and plan.status == SUBMITTED:
-        raise PlanError("计划已提交，正在等待区教育工会审核，暂不能修改")
+        raise PlanError(gettext("计划已提交，正在等待区教育工会审核，暂不能修改"))
 
 
 def save_draft(school: School, year: int, data: dict, actor: Actor, *, action: str = "plan_saved") -> WorkPlan:
@@ -366,7 +369,7 @@ def save_draft(school: School, year: int, data: dict, actor: Actor, *, action: s
     for rows without one (an import), by the same months and title. Rows no longer in the
     plan are deleted (activity records linked to them are unlinked by the database).
     """
-    _require(actor, "school.edit", "只有学校工会主席或工会委员可以编辑工作计划")
+    _require(actor, "school.edit", gettext("只有学校工会主席或工会委员可以编辑工作计划"))
     plan = get_plan(school.id, year)
     check_editable(plan)
     content = normalise(data)
@@ -466,17 +469,17 @@ def _after_edit(plan: WorkPlan) -> None:
 
 def submit(plan: WorkPlan, actor: Actor) -> PlanVersion:
     """draft/returned → submitted: freeze a version and queue its dossier compile."""
-    _require(actor, "school.submit", "只有学校工会主席可以提交工作计划，工会委员不能提交")
+    _require(actor, "school.submit", gettext("只有学校工会主席可以提交工作计划，工会委员不能提交"))
     if plan.status == SUBMITTED:
-        raise PlanError("计划已提交，正在等待审核，不能重复提交")
+        raise PlanError(gettext("计划已提交，正在等待审核，不能重复提交"))
     if plan.status == APPROVED:
-        raise PlanError("计划已通过审核，没有需要提交的修改")
+        raise PlanError(gettext("计划已通过审核，没有需要提交的修改"))
     content = plan_content(plan)
     if is_empty(content):
-        raise PlanError("计划内容为空，不能提交。请先填写指导思想、主要工作或活动安排")
+        raise PlanError(gettext("计划内容为空，不能提交。请先填写指导思想、主要工作或活动安排"))
     last = latest_version(plan)
     if plan.status == RETURNED and last is not None and without_ids(content) == without_ids(last.content or {}):
-        raise PlanError("计划退回后尚未修改，请按审核意见修改后再提交")
+        raise PlanError(gettext("计划退回后尚未修改，请按审核意见修改后再提交"))
     now = _now()
     version = PlanVersion(district_id=plan.district_id, school_id=plan.school_id, plan_id=plan.id,
                           number=plan.latest_version_no + 1, content=copy.deepcopy(content), submitted_at=now,
@@ -486,7 +489,7 @@ def submit(plan: WorkPlan, actor: Actor) -> PlanVersion:
             db.session.add(version)
             db.session.flush()
     except IntegrityError:
-        raise PlanError("计划已提交，请勿重复提交") from None
+        raise PlanError(gettext("计划已提交，请勿重复提交")) from None
     resubmission = plan.latest_version_no > 0
     plan.latest_version_no = version.number
     plan.status = SUBMITTED
@@ -503,18 +506,18 @@ def submit(plan: WorkPlan, actor: Actor) -> PlanVersion:
 
 
 def _reviewable_version(plan: WorkPlan, number: int | None, actor: Actor) -> PlanVersion:
-    _require(actor, "plans.review", "只有区教育工会管理员或工作人员可以审核工作计划")
+    _require(actor, "plans.review", gettext("只有区教育工会管理员或工作人员可以审核工作计划"))
     if plan.status == RETURNED:
-        raise PlanError("计划已退回，须学校修改并重新提交后才能审核")
+        raise PlanError(gettext("计划已退回，须学校修改并重新提交后才能审核"))
     if plan.status == APPROVED:
-        raise PlanError("计划已通过审核")
+        raise PlanError(gettext("计划已通过审核"))
     if plan.status != SUBMITTED:
-        raise PlanError("计划尚未提交，不能审核")
+        raise PlanError(gettext("计划尚未提交，不能审核"))
     version = latest_version(plan)
     if number is None or version is None or version.number != number:
-        raise PlanError("审核的版本不是最新提交的版本，请刷新页面后再审核")
+        raise PlanError(gettext("审核的版本不是最新提交的版本，请刷新页面后再审核"))
     if version.decision != SUBMITTED:
-        raise PlanError("该版本已审核")
+        raise PlanError(gettext("该版本已审核"))
     return version
 
 
@@ -523,7 +526,7 @@ def approve(plan: WorkPlan, number: int | None, actor: Actor, note: str = "") ->
     version = _reviewable_version(plan, number, actor)
     now = _now()
     version.decision, version.decided_at, version.decided_by = APPROVED, now, actor.user_id
-    version.decision_note = _text(note, MAX_LINE, "审核意见", "note")
+    version.decision_note = _text(note, MAX_LINE, N_("审核意见"), "note")
     plan.status = APPROVED
     plan.approved_version_id = version.id
     plan.approved_at = now
@@ -536,17 +539,17 @@ def return_plan(plan: WorkPlan, number: int | None, comments: list[tuple[str, st
                 note: str = "") -> PlanVersion:
     """submitted → returned, with comments attached to parts of the version."""
     version = _reviewable_version(plan, number, actor)
-    note = _text(note, MAX_LINE, "退回说明", "note")
+    note = _text(note, MAX_LINE, N_("退回说明"), "note")
     cleaned = []
     for anchor, text in comments:
-        text = _text(text, MAX_LINE, "审核意见", f"comment-{anchor}")
+        text = _text(text, MAX_LINE, N_("审核意见"), f"comment-{anchor}")
         if not text:
             continue
         if not ANCHOR_RE.match(anchor or ""):
-            raise PlanError("审核意见所指的部分无效")
+            raise PlanError(gettext("审核意见所指的部分无效"))
         cleaned.append((anchor, text))
     if not cleaned and not note:
-        raise PlanError("退回时请至少填写一条修改意见")
+        raise PlanError(gettext("退回时请至少填写一条修改意见"))
     now = _now()
     version.decision, version.decided_at, version.decided_by = RETURNED, now, actor.user_id
     version.decision_note = note
@@ -564,7 +567,7 @@ def _versions_are_immutable(mapper, connection, target):
     """A submitted version never changes; only the review decision on it is written."""
     for name in ("content", "number", "plan_id", "submitted_at", "submitted_by", "school_id"):
         if attributes.get_history(target, name).has_changes():
-            raise PlanError("已提交的计划版本不可修改")
+            raise PlanError(gettext("已提交的计划版本不可修改"))
 
 
 # --------------------------------------------------------------------------- diff
@@ -621,13 +624,13 @@ def collapse_diff(diff: list[tuple[str, str]], context: int = 1) -> list[tuple[s
     for flag, entry in zip(keep, diff):
         if flag:
             if skipped:
-                out.append(("…", f"{skipped} 行未改动"))
+                out.append(("…", gettext("%(n)s 行未改动", n=skipped)))
                 skipped = 0
             out.append(entry)
         else:
             skipped += 1
     if skipped and out:
-        out.append(("…", f"{skipped} 行未改动"))
+        out.append(("…", gettext("%(n)s 行未改动", n=skipped)))
     return out
 
 
@@ -651,28 +654,19 @@ def months_label(months: list[int]) -> str:
 
 @jobs.handler("plan_dossier")
 def compile_dossier(run, progress) -> dict:
-    """The submission dossier (材料汇编) of one plan version.
+    """The submission dossier (材料汇编) of one plan version: a PDF compiled by
+    app.compilation, keyed by the version (a re-run replaces the same artifact)."""
+    from app.compilation.dossiers import plan_dossier_job
 
-    For now the run records the snapshot's statistics: the real PDF compile comes with the
-    roll-up issue (issue 6) and will write its artifact keyed by the version, replacing any
-    earlier artifact, so running twice gives the same result.
-    """
-    version = db.session.scalar(select(PlanVersion).where(PlanVersion.id == run.args.get("version_id")))
-    if version is None:
-        raise jobs.JobFailed("计划版本不存在")
-    progress(50, "统计计划内容")
-    content = version.content or {}
-    return {"version_id": version.id, "number": version.number, "plan_id": version.plan_id,
-            "stats": content_stats(content), "characters": sum(len(line) for line in content_lines(content)),
-            "note": "PDF 材料汇编将在汇总功能中生成"}
+    return plan_dossier_job(run, progress)
 
 
 # --------------------------------------------------------------------------- deadline & tracking
 
 def set_deadline(year: int, due_on: date, actor: Actor) -> PlanDeadline:
-    _require(actor, "plans.deadline", "只有区教育工会管理员可以设置截止日期")
+    _require(actor, "plans.deadline", gettext("只有区教育工会管理员可以设置截止日期"))
     if not isinstance(due_on, date):
-        raise PlanError("请填写有效的截止日期", "due_on")
+        raise PlanError(gettext("请填写有效的截止日期"), "due_on")
     deadline = deadline_for(year)
     if deadline is None:
         deadline = PlanDeadline(year=year, due_on=due_on)

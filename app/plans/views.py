@@ -11,12 +11,14 @@ import io
 from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import select
 
 from app.access import AUTHENTICATED, allowed, requires
 from app.extensions import db
+from app.i18n import months_text
 from app.jobs.models import JobRun
 from app.plans import notify, services
 from app.plans.forms import read_form, vm_from_content, vm_from_parsed
@@ -63,8 +65,12 @@ def _default_title(year: int) -> str:
     return f"{g.school.name}{year}年工会工作计划"
 
 
+def _months_label(months: list[int]) -> str:
+    return months_text(months, services.months_label(months))
+
+
 def _common(year: int) -> dict:
-    return {"year": year, "categories": CATEGORIES, "months_label": services.months_label,
+    return {"year": year, "categories": CATEGORIES, "months_label": _months_label,
             "anchor_label": services.anchor_label, "collapse_diff": services.collapse_diff}
 
 
@@ -136,7 +142,7 @@ def edit(year: int):
         return _render_editor(year, vm, plan=plan)
     form = read_form(request.form)
     if not form.valid:
-        flash("请按提示修改后再保存", "error")
+        flash(_("请按提示修改后再保存"), "error")
         return _render_editor(year, form.vm, form.errors, 400, plan)
     try:
         services.save_draft(g.school, year, form.content(), Actor.current())
@@ -145,7 +151,7 @@ def edit(year: int):
         db.session.rollback()
         flash(str(exc), "error")
         return _render_editor(year, form.vm, {exc.field: str(exc)} if exc.field else {}, 400)
-    flash("草稿已保存", "success")
+    flash(_("草稿已保存"), "success")
     return redirect(url_for("plans.show", year=year))
 
 
@@ -175,10 +181,10 @@ def import_plan(year: int):
             source = normalise_name(upload.filename)
             parsed = parse_plan_file(source, upload.read(MAX_FILE_BYTES + 1))
         elif text.strip():
-            source = "粘贴的文本"
+            source = _("粘贴的文本")
             parsed = parse_plan_text(text)
         else:
-            return _render_import(year, {"text": "请粘贴计划全文，或选择 .docx / .txt 文件"}, text, 400)
+            return _render_import(year, {"text": _("请粘贴计划全文，或选择 .docx / .txt 文件")}, text, 400)
     except PlanParseError as exc:
         return _render_import(year, {"file": str(exc)}, text, 400)
     return _render_review_proposal(year, vm_from_parsed(parsed, _default_title(year)), source=source)
@@ -191,9 +197,9 @@ def import_save(year: int):
     _check_year(year)
     form = read_form(request.form)
     if form.valid and services.is_empty(form.content()):
-        form.errors["_"] = "没有可保存的计划内容"
+        form.errors["_"] = _("没有可保存的计划内容")
     if not form.valid:
-        flash(form.errors.get("_") or "请按提示修改后再保存", "error")
+        flash(form.errors.get("_") or _("请按提示修改后再保存"), "error")
         return _render_review_proposal(year, form.vm, form.errors, 400)
     try:
         services.save_draft(g.school, year, form.content(), Actor.current(), action="plan_imported")
@@ -202,7 +208,7 @@ def import_save(year: int):
         db.session.rollback()
         flash(str(exc), "error")
         return _render_review_proposal(year, form.vm, {exc.field: str(exc)} if exc.field else {}, 400)
-    flash("导入的计划已保存为草稿，请检查后提交", "success")
+    flash(_("导入的计划已保存为草稿，请检查后提交"), "success")
     return redirect(url_for("plans.show", year=year))
 
 
@@ -212,7 +218,7 @@ def submit(year: int):
     _check_year(year)
     plan = services.get_plan(g.school.id, year)
     if plan is None:
-        flash("请先编写或导入计划，再提交", "error")
+        flash(_("请先编写或导入计划，再提交"), "error")
         return redirect(url_for("plans.show", year=year))
     try:
         version = services.submit(plan, Actor.current())
@@ -221,7 +227,7 @@ def submit(year: int):
         db.session.rollback()
         flash(str(exc), "error")
     else:
-        flash(f"已提交第 {version.number} 版，等待区教育工会审核", "success")
+        flash(_("已提交第 %(n)s 版，等待区教育工会审核", n=version.number), "success")
     return redirect(url_for("plans.show", year=year))
 
 
@@ -297,7 +303,7 @@ def approve(plan_id: int):
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("plan_review.review", plan_id=plan.id))
-    flash(f"已通过{school.name}的计划（第 {version.number} 版）", "success")
+    flash(_("已通过%(school)s的计划（第 %(n)s 版）", school=school.name, n=version.number), "success")
     return redirect(url_for("plan_review.queue", year=plan.year))
 
 
@@ -315,7 +321,7 @@ def return_plan(plan_id: int):
         db.session.rollback()
         flash(str(exc), "error")
         return _render_review(plan, school, {**typed, "_note": note}, status=400)
-    flash(f"已退回{school.name}的计划（第 {version.number} 版）", "success")
+    flash(_("已退回%(school)s的计划（第 %(n)s 版）", school=school.name, n=version.number), "success")
     return redirect(url_for("plan_review.queue", year=plan.year))
 
 
@@ -368,13 +374,14 @@ def remind(year: int):
         flash(str(exc), "error")
         return redirect(url_for("plan_review.tracking", year=year))
     if not result["schools"]:
-        flash("所有学校都已提交计划，无需提醒", "info")
+        flash(_("所有学校都已提交计划，无需提醒"), "info")
     else:
-        message = f"已向 {result['notified']} 位工会主席发送站内提醒（未提交学校 {result['schools']} 所）"
+        message = _("已向 %(n)s 位工会主席发送站内提醒（未提交学校 %(schools)s 所）", n=result["notified"],
+                    schools=result["schools"])
         if result["skipped"]:
-            message += f"，{result['skipped']} 位已有未读提醒"
+            message += _("，%(n)s 位已有未读提醒", n=result["skipped"])
         if result["mail_run"] is not None:
-            message += "，邮件将在后台发送"
+            message += _("，邮件将在后台发送")
         flash(message, "success")
     return redirect(url_for("plan_review.tracking", year=year))
 
@@ -386,7 +393,7 @@ def set_deadline(year: int):
     try:
         due_on = date.fromisoformat((request.form.get("due_on") or "").strip())
     except ValueError:
-        flash("请填写有效的截止日期（如 2026-03-15）", "error")
+        flash(_("请填写有效的截止日期（如 2026-03-15）"), "error")
         return redirect(url_for("plan_review.tracking", year=year))
     try:
         services.set_deadline(year, due_on, Actor.current())
@@ -395,7 +402,7 @@ def set_deadline(year: int):
         db.session.rollback()
         flash(str(exc), "error")
     else:
-        flash(f"{year} 年计划报送截止日期已设为 {due_on.isoformat()}", "success")
+        flash(_("%(year)s 年计划报送截止日期已设为 %(date)s", year=year, date=due_on.isoformat()), "success")
     return redirect(url_for("plan_review.tracking", year=year))
 
 
@@ -425,5 +432,5 @@ def read(notification_id: int):
 def read_all():
     count = notify.mark_all_read(current_user.id)
     db.session.commit()
-    flash(f"已将 {count} 条通知标为已读" if count else "没有未读通知", "success" if count else "info")
+    flash(_("已将 %(n)s 条通知标为已读", n=count) if count else _("没有未读通知"), "success" if count else "info")
     return redirect(url_for("notifications.notifications"))

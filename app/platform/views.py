@@ -1,4 +1,6 @@
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import PasswordField, StringField
@@ -14,13 +16,13 @@ bp = Blueprint("platform", __name__, url_prefix="/platform", template_folder="te
 
 
 class DistrictForm(FlaskForm):
-    slug = StringField("区县代码（用于网址）", validators=[DataRequired("请填写区县代码"), Length(max=40)])
-    name = StringField("区县教育工会名称", validators=[DataRequired("请填写名称"), Length(max=100)])
-    region = StringField("所在地区", validators=[Optional(), Length(max=100)])
-    admin_username = StringField("首位管理员用户名", validators=[DataRequired("请填写用户名"), Length(max=64)])
-    admin_name = StringField("首位管理员姓名", validators=[DataRequired("请填写姓名"), Length(max=64)])
-    admin_password = PasswordField("初始密码", validators=[DataRequired("请填写初始密码"),
-                                                       Length(min=8, max=128, message="密码长度应为 8 到 128 个字符")])
+    slug = StringField(_l("区县代码（用于网址）"), validators=[DataRequired(_l("请填写区县代码")), Length(max=40)])
+    name = StringField(_l("区县教育工会名称"), validators=[DataRequired(_l("请填写名称")), Length(max=100)])
+    region = StringField(_l("所在地区"), validators=[Optional(), Length(max=100)])
+    admin_username = StringField(_l("首位管理员用户名"), validators=[DataRequired(_l("请填写用户名")), Length(max=64)])
+    admin_name = StringField(_l("首位管理员姓名"), validators=[DataRequired(_l("请填写姓名")), Length(max=64)])
+    admin_password = PasswordField(_l("初始密码"), validators=[DataRequired(_l("请填写初始密码")),
+                                                       Length(min=8, max=128, message=_l("密码长度应为 8 到 128 个字符"))])
 
 
 @bp.route("/")
@@ -46,6 +48,7 @@ def new_district():
             db.session.rollback()
             getattr(form, exc.field or "slug").errors.append(str(exc))
         else:
-            flash(f"已创建 {district.name}，管理员 {admin.username} 首次登录须修改密码", "success")
+            flash(_("已创建 %(district)s，管理员 %(username)s 首次登录须修改密码", district=district.name,
+                    username=admin.username), "success")
             return redirect(url_for("platform.districts"))
     return render_template("platform/district_form.html", form=form)

@@ -35,9 +35,11 @@ import zipfile
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.i18n import N_, translate
 from app.rounds.models import Application, ApplicationSnapshot, Evidence
 from app.uploads import UploadError, check_office_zip, remove, store
 
@@ -60,13 +62,13 @@ class EvidenceKind:
 
 
 KINDS = {
-    "pdf": EvidenceKind("pdf", "application/pdf", ".pdf", (".pdf",), "PDF 文档"),
-    "jpeg": EvidenceKind("jpeg", "image/jpeg", ".jpg", (".jpg", ".jpeg"), "JPEG 图片"),
-    "png": EvidenceKind("png", "image/png", ".png", (".png",), "PNG 图片"),
+    "pdf": EvidenceKind("pdf", "application/pdf", ".pdf", (".pdf",), N_("PDF 文档")),
+    "jpeg": EvidenceKind("jpeg", "image/jpeg", ".jpg", (".jpg", ".jpeg"), N_("JPEG 图片")),
+    "png": EvidenceKind("png", "image/png", ".png", (".png",), N_("PNG 图片")),
     "docx": EvidenceKind("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                         ".docx", (".docx",), "Word 文档（.docx）"),
+                         ".docx", (".docx",), N_("Word 文档（.docx）")),
     "xlsx": EvidenceKind("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         ".xlsx", (".xlsx",), "Excel 表格（.xlsx）"),
+                         ".xlsx", (".xlsx",), N_("Excel 表格（.xlsx）")),
 }
 ALLOWED_TEXT = "PDF、JPG、PNG、DOCX、XLSX"
 OFFICE_PARTS = {"docx": ("[Content_Types].xml", "word/document.xml"),
@@ -107,16 +109,16 @@ def check_name(raw: str) -> str:
     """Refuse hostile names; return the display name of an honest one."""
     raw = raw or ""
     if any(ch in BIDI_CONTROLS for ch in raw):
-        raise EvidenceError("文件名含有用于伪装扩展名的方向控制字符，已拒绝；请重命名后再上传")
+        raise EvidenceError(gettext("文件名含有用于伪装扩展名的方向控制字符，已拒绝；请重命名后再上传"))
     parts = [p for p in unicodedata.normalize("NFC", raw).replace("\\", "/").split("/")]
     if any(p.strip() in ("..", ".") for p in parts) or "\x00" in raw:
-        raise EvidenceError("文件名含有路径（如 ../），已拒绝；请只上传文件本身")
+        raise EvidenceError(gettext("文件名含有路径（如 ../），已拒绝；请只上传文件本身"))
     name = display_name(raw)
     stem = name if name.startswith(".") and name.count(".") == 1 else os.path.splitext(name)[0]
     if name.startswith(".") and name.count(".") == 1:
         stem = ""  # ".pdf": an extension with no name
     if not stem.strip(" ."):
-        raise EvidenceError("文件名为空，请重命名后再上传")
+        raise EvidenceError(gettext("文件名为空，请重命名后再上传"))
     return name
 
 
@@ -136,13 +138,13 @@ def sniff(data: bytes) -> str | None:
 
 def _describe(found: str | None, data: bytes) -> str:
     if found == "zip":
-        return "普通压缩包"
+        return gettext("普通压缩包")
     if found in KINDS:
-        return KINDS[found].label
+        return translate(KINDS[found].label)
     head = data[:512].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html", b"<script", b"<?xml", b"<svg")):
-        return "网页/脚本文件"
-    return "无法识别的内容"
+        return gettext("网页/脚本文件")
+    return gettext("无法识别的内容")
 
 
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
@@ -245,7 +247,7 @@ def clean_png(data: bytes) -> tuple[bytes, tuple[int, int]]:
 
 def _check_pixels(width: int, height: int, label: str) -> None:
     if width * height > MAX_PIXELS:
-        raise EvidenceError(f"{label} 图片尺寸过大（{width}×{height} 像素，上限 5000 万像素），已拒绝")
+        raise EvidenceError(gettext("%(kind)s 图片尺寸过大（%(w)s×%(h)s 像素，上限 5000 万像素），已拒绝", kind=label, w=width, h=height))
 
 
 def _office_parts_clean(data: bytes) -> None:
@@ -263,7 +265,7 @@ def _office_parts_clean(data: bytes) -> None:
                         break
                     window = (tail + chunk).upper()
                     if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
-                        raise EvidenceError("文件内部含有 DOCTYPE/实体声明（疑似 XML 攻击），已拒绝")
+                        raise EvidenceError(gettext("文件内部含有 DOCTYPE/实体声明（疑似 XML 攻击），已拒绝"))
                     tail = chunk[-16:]
 
 
@@ -271,28 +273,28 @@ def check_content(data: bytes, name: str, max_bytes: int) -> tuple[EvidenceKind,
     """Check an evidence file by size, content and structure; returns its kind and the bytes
     to store (images without metadata). Raises EvidenceError (Chinese)."""
     if not data:
-        raise EvidenceError(f"“{name}”是空文件")
+        raise EvidenceError(gettext("“%(name)s”是空文件", name=name))
     if len(data) > max_bytes:
-        raise EvidenceError(f"“{name}”超过单个文件 {_mb(max_bytes)} MB 的大小上限")
+        raise EvidenceError(gettext("“%(name)s”超过单个文件 %(mb)s MB 的大小上限", name=name, mb=_mb(max_bytes)))
     ext = os.path.splitext(name)[1].lower()
     by_ext = next((k for k in KINDS.values() if ext in k.extensions), None)
     if by_ext is None:
-        raise EvidenceError(f"“{name}”的文件类型不受支持，佐证材料只能是 {ALLOWED_TEXT} 文件")
+        raise EvidenceError(gettext("“%(name)s”的文件类型不受支持，佐证材料只能是 %(allowed)s 文件", name=name, allowed=ALLOWED_TEXT))
     found = sniff(data)
     if by_ext.code in OFFICE_PARTS:
         if found != "zip":
-            raise EvidenceError(f"“{name}”的内容是{_describe(found, data)}，不是有效的{by_ext.label}，已拒绝")
+            raise EvidenceError(gettext("“%(name)s”的内容是%(found)s，不是有效的%(kind)s，已拒绝", name=name, found=_describe(found, data), kind=translate(by_ext.label)))
         try:
             check_office_zip(data, OFFICE_PARTS[by_ext.code], by_ext.label)
         except UploadError as exc:
-            raise EvidenceError(f"“{name}”：{exc}") from None
+            raise EvidenceError(gettext("“%(name)s”：%(problem)s", name=name, problem=exc)) from None
         _office_parts_clean(data)
         return by_ext, data
     if found != by_ext.code:
-        raise EvidenceError(f"“{name}”的内容是{_describe(found, data)}，与扩展名 {ext} 不符，已拒绝")
+        raise EvidenceError(gettext("“%(name)s”的内容是%(found)s，与扩展名 %(ext)s 不符，已拒绝", name=name, found=_describe(found, data), ext=ext))
     if by_ext.code == "pdf":
         if b"%%EOF" not in data[-2048:]:
-            raise EvidenceError(f"“{name}”不完整或已损坏，不是有效的 PDF 文档")
+            raise EvidenceError(gettext("“%(name)s”不完整或已损坏，不是有效的 PDF 文档", name=name))
         return by_ext, data
     if by_ext.code == "jpeg":
         cleaned, _ = clean_jpeg(data)
@@ -318,10 +320,10 @@ def add_evidence(application: Application, indicator_id: int, filename: str, dat
     count = db.session.scalar(select(func.count(Evidence.id)).where(
         Evidence.application_id == application.id, Evidence.indicator_id == indicator_id)) or 0
     if count >= MAX_FILES_PER_INDICATOR:
-        raise EvidenceError(f"每个指标最多上传 {MAX_FILES_PER_INDICATOR} 个佐证文件")
+        raise EvidenceError(gettext("每个指标最多上传 %(n)s 个佐证文件", n=MAX_FILES_PER_INDICATOR))
     used = used_bytes(application)
     if used + len(cleaned) > quota:
-        raise EvidenceError(f"本校本轮佐证材料已用 {_mb(used)} MB，再上传“{name}”将超过 {_mb(quota)} MB 的总量上限")
+        raise EvidenceError(gettext("本校本轮佐证材料已用 %(used)s MB，再上传“%(name)s”将超过 %(quota)s MB 的总量上限", used=_mb(used), name=name, quota=_mb(quota)))
     path = store(application.district_id, f"evidence/{application.school_id}", cleaned, kind.suffix)
     try:
         evidence = Evidence(district_id=application.district_id, school_id=application.school_id,

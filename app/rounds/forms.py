@@ -1,9 +1,11 @@
 """The round set-up form. Validation of the rules lives in services.validate_setup; the form
 only parses the inputs (and shows the service's errors next to the fields)."""
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
+from app.i18n import lazy_choices
 from app.rounds.models import AGGREGATIONS, ROUND_KINDS
 from app.rounds.services import GRADE_BANDS, TIE_BREAKS, tie_break_label
 from app.titles.models import HOME_KINDS, TIERS
@@ -14,7 +16,7 @@ class LenientDateField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError("日期格式不正确，请按 2026-03-08 的格式填写")
+            raise ValueError(_l("日期格式不正确，请按 2026-03-08 的格式填写"))
 
 
 class LenientIntegerField(IntegerField):
@@ -22,7 +24,7 @@ class LenientIntegerField(IntegerField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError("请填写整数")
+            raise ValueError(_l("请填写整数"))
 
 
 class LenientDecimalField(DecimalField):
@@ -30,46 +32,50 @@ class LenientDecimalField(DecimalField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError("请填写数字")
+            raise ValueError(_l("请填写数字"))
 
 
 def _tier_choices(blank: str):
-    return [("", blank)] + list(TIERS.items())
+    return [("", blank)] + lazy_choices(TIERS)
 
 
 class RoundForm(FlaskForm):
-    name = StringField("轮次名称")
-    kind = SelectField("轮次类型", choices=[("", "— 请选择 —")] + list(ROUND_KINDS.items()))
-    year = LenientIntegerField("年度", validators=[Optional()])
-    rubric_id = SelectField("考核细则（已发布）", validate_choice=False)
-    home_kind = SelectField("称号类别", choices=list(HOME_KINDS.items()))
-    target_tier = SelectField("申报等级（建家评选）", choices=_tier_choices("— 不适用 —"))
-    opens_on = LenientDateField("申报开始日期", validators=[Optional()])
-    closes_on = LenientDateField("申报截止日期", validators=[Optional()])
-    grace_days = LenientIntegerField("宽限天数", default=0, validators=[Optional()])
-    assessment_due_on = LenientDateField("评审截止日期", validators=[Optional()])
-    publicity_working_days = LenientIntegerField("公示期（工作日）", default=5, validators=[Optional()])
-    requires_tier = SelectField("申报条件：须已获得的称号", choices=_tier_choices("— 不限 —"))
-    min_membership_rate = LenientDecimalField("申报条件：入会率不低于（%）", validators=[Optional()])
-    min_plan_completion_rate = LenientDecimalField("申报条件：年度计划完成率不低于（%）", validators=[Optional()])
-    requires_plan_approved = SelectField("申报条件：年度计划须已通过审核", choices=[("", "否"), ("1", "是")])
-    weight_self = LenientDecimalField("自评权重（%）", default=20, validators=[Optional()])
-    weight_assessor = LenientDecimalField("考评权重（%）", default=80, validators=[Optional()])
-    weight_peer = LenientDecimalField("互评权重（%）", default=0, validators=[Optional()])
-    aggregation = SelectField("评审分汇总方式", choices=list(AGGREGATIONS.items()))
-    panel_size = LenientIntegerField("每份申报的评审人数", validators=[Optional()])
-    disagreement_threshold = LenientDecimalField("分歧提示阈值（最高分与最低分之差）", validators=[Optional()])
-    quota_model = LenientIntegerField("名额：模范", validators=[Optional()])
-    quota_advanced = LenientIntegerField("名额：先进", validators=[Optional()])
-    quota_qualified = LenientIntegerField("名额：合格", validators=[Optional()])
-    quota_excellent = LenientIntegerField("名额：优秀", validators=[Optional()])
-    quota_good = LenientIntegerField("名额：良好", validators=[Optional()])
-    band_excellent = LenientDecimalField("优秀分数线", validators=[Optional()])
-    band_good = LenientDecimalField("良好分数线", validators=[Optional()])
-    band_pass = LenientDecimalField("合格分数线", validators=[Optional()])
-    tie_break = TextAreaField("同分排序规则（每行一项，依次比较）")
+    name = StringField(_l("轮次名称"))
+    kind = SelectField(_l("轮次类型"), choices=[("", _l("— 请选择 —"))] + lazy_choices(ROUND_KINDS))
+    year = LenientIntegerField(_l("年度"), validators=[Optional()])
+    rubric_id = SelectField(_l("考核细则（已发布）"), validate_choice=False)
+    home_kind = SelectField(_l("称号类别"), choices=lazy_choices(HOME_KINDS))
+    target_tier = SelectField(_l("申报等级（建家评选）"), choices=_tier_choices(_l("— 不适用 —")))
+    opens_on = LenientDateField(_l("申报开始日期"), validators=[Optional()])
+    closes_on = LenientDateField(_l("申报截止日期"), validators=[Optional()])
+    grace_days = LenientIntegerField(_l("宽限天数"), default=0, validators=[Optional()])
+    assessment_due_on = LenientDateField(_l("评审截止日期"), validators=[Optional()])
+    publicity_working_days = LenientIntegerField(_l("公示期（工作日）"), default=5, validators=[Optional()])
+    requires_tier = SelectField(_l("申报条件：须已获得的称号"), choices=_tier_choices(_l("— 不限 —")))
+    min_membership_rate = LenientDecimalField(_l("申报条件：入会率不低于（%）"), validators=[Optional()])
+    min_plan_completion_rate = LenientDecimalField(_l("申报条件：年度计划完成率不低于（%）"), validators=[Optional()])
+    requires_plan_approved = SelectField(_l("申报条件：年度计划须已通过审核"), choices=[("", _l("否")), ("1", _l("是"))])
+    weight_self = LenientDecimalField(_l("自评权重（%）"), default=20, validators=[Optional()])
+    weight_assessor = LenientDecimalField(_l("考评权重（%）"), default=80, validators=[Optional()])
+    weight_peer = LenientDecimalField(_l("互评权重（%）"), default=0, validators=[Optional()])
+    aggregation = SelectField(_l("评审分汇总方式"), choices=lazy_choices(AGGREGATIONS))
+    panel_size = LenientIntegerField(_l("每份申报的评审人数"), validators=[Optional()])
+    disagreement_threshold = LenientDecimalField(_l("分歧提示阈值（最高分与最低分之差）"), validators=[Optional()])
+    quota_model = LenientIntegerField(_l("名额：模范"), validators=[Optional()])
+    quota_advanced = LenientIntegerField(_l("名额：先进"), validators=[Optional()])
+    quota_qualified = LenientIntegerField(_l("名额：合格"), validators=[Optional()])
+    threshold_model = LenientDecimalField(_l("分数线：模范"), validators=[Optional()])
+    threshold_advanced = LenientDecimalField(_l("分数线：先进"), validators=[Optional()])
+    threshold_qualified = LenientDecimalField(_l("分数线：合格"), validators=[Optional()])
+    quota_excellent = LenientIntegerField(_l("名额：优秀"), validators=[Optional()])
+    quota_good = LenientIntegerField(_l("名额：良好"), validators=[Optional()])
+    band_excellent = LenientDecimalField(_l("优秀分数线"), validators=[Optional()])
+    band_good = LenientDecimalField(_l("良好分数线"), validators=[Optional()])
+    band_pass = LenientDecimalField(_l("合格分数线"), validators=[Optional()])
+    tie_break = TextAreaField(_l("同分排序规则（每行一项，依次比较）"))
 
-    TIE_BREAK_HELP = "可选：" + "；".join(TIE_BREAKS.values()) + "；类别:类别名称（该类别得分高者优先）"
+    # The options are typed as shown (Chinese labels or category:名称), so only the framing is translated.
+    TIE_BREAK_HELP = _l("可选：%(options)s；类别:类别名称（该类别得分高者优先）", options="；".join(TIE_BREAKS.values()))
 
     def to_setup(self) -> dict:
         """The form's values as the dict services.validate_setup takes."""
@@ -81,6 +87,9 @@ class RoundForm(FlaskForm):
             quotas = {k: getattr(self, f"quota_{k}").data for k in ("model", "advanced", "qualified")}
         elif self.kind.data == "annual_review":
             quotas = {k: getattr(self, f"quota_{k}").data for k in ("excellent", "good")}
+        thresholds = {}
+        if self.kind.data in ("title", "re_review"):
+            thresholds = {k: getattr(self, f"threshold_{k}").data for k in ("model", "advanced", "qualified")}
         bands = []
         if self.kind.data == "annual_review":
             bands = [[code, getattr(self, f"band_{code}").data] for code in GRADE_BANDS
@@ -103,7 +112,7 @@ class RoundForm(FlaskForm):
                         "peer": num(self.weight_peer.data) or 0},
             "aggregation": self.aggregation.data, "panel_size": self.panel_size.data,
             "disagreement_threshold": self.disagreement_threshold.data,
-            "quotas": quotas, "grade_bands": bands,
+            "quotas": quotas, "grade_bands": bands, "thresholds": thresholds,
             "tie_break": parse_tie_break(self.tie_break.data or ""),
         }
 
@@ -129,6 +138,9 @@ class RoundForm(FlaskForm):
         for key, value in (round_.quotas or {}).items():
             if hasattr(self, f"quota_{key}"):
                 getattr(self, f"quota_{key}").data = value
+        for key, value in (round_.thresholds or {}).items():
+            if hasattr(self, f"threshold_{key}"):
+                getattr(self, f"threshold_{key}").data = value
         for code, minimum in round_.grade_bands or []:
             if hasattr(self, f"band_{code}"):
                 getattr(self, f"band_{code}").data = minimum

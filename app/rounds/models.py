@@ -10,22 +10,23 @@ from sqlalchemy import JSON, BigInteger, Date, Integer, Numeric, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.i18n import N_
 from tenants.models import SchoolScopedMixin, TenantMixin, UTCDateTime, tenant_fk, utcnow
 
 TITLE_ROUND = "title"
 RE_REVIEW = "re_review"
 ANNUAL_REVIEW = "annual_review"
-ROUND_KINDS = {TITLE_ROUND: "建家评选", RE_REVIEW: "复查", ANNUAL_REVIEW: "年度考评"}
+ROUND_KINDS = {TITLE_ROUND: N_("建家评选"), RE_REVIEW: N_("复查"), ANNUAL_REVIEW: N_("年度考评")}
 
 ROUND_STATES = ["draft", "open", "assessing", "calibrating", "publicised", "final"]
-ROUND_STATE_LABELS = {"draft": "筹备中", "open": "申报中", "assessing": "评审中", "calibrating": "核分中",
-                      "publicised": "公示中", "final": "已命名"}
+ROUND_STATE_LABELS = {"draft": N_("筹备中"), "open": N_("申报中"), "assessing": N_("评审中"), "calibrating": N_("核分中"),
+                      "publicised": N_("公示中"), "final": N_("已命名")}
 
 APPLICATION_STATES = ["draft", "submitted", "returned", "under_assessment", "scored", "final"]
-APPLICATION_STATE_LABELS = {"draft": "草稿", "submitted": "已提交", "returned": "已退回",
-                            "under_assessment": "评审中", "scored": "已评分", "final": "已定档"}
+APPLICATION_STATE_LABELS = {"draft": N_("草稿"), "submitted": N_("已提交"), "returned": N_("已退回"),
+                            "under_assessment": N_("评审中"), "scored": N_("已评分"), "final": N_("已定档")}
 
-AGGREGATIONS = {"mean": "平均分", "median": "中位数", "trimmed_mean": "去掉最高最低后平均（≥5 位评审）"}
+AGGREGATIONS = {"mean": N_("平均分"), "median": N_("中位数"), "trimmed_mean": N_("去掉最高最低后平均（≥5 位评审）")}
 
 Score = Numeric(7, 2)
 
@@ -55,6 +56,8 @@ class Round(TenantMixin, db.Model):
     panel_size: Mapped[int | None] = mapped_column(Integer)
     disagreement_threshold: Mapped[Decimal | None] = mapped_column(Score)
     quotas: Mapped[dict] = mapped_column(JSON, default=dict)  # {"model": 3, "advanced": 8}
+    # Minimum combined total per tier (title rounds), e.g. {"model": 90, "advanced": 80} (migration 0007).
+    thresholds: Mapped[dict] = mapped_column(JSON, default=dict)
     tie_break: Mapped[list] = mapped_column(JSON, default=list)  # e.g. ["veto_free", "category:履行职能", "self_score"]
     grade_bands: Mapped[list] = mapped_column(JSON, default=list)  # [["excellent", 90], ["good", 80], ["pass", 60]]
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -32,23 +32,23 @@ from app.rubrics.models import (BONUS, DEDUCTION, EVIDENCE_METHODS, INDICATOR_KI
 from app.rubrics.scoring import (CategorySpec, IndicatorSpec, Inputs, ScoreInputError, has_input,
                                  indicator_points, q2, score)
 from app.titles.models import HOME_KINDS, TIER_ORDER, TIERS, Title
+from app.titles.services import HELD_STATUSES, holds_tier, re_review_titles
+from app.titles.services import highest_tier as highest_title_tier
 from tenants.models import School
 from tenants.roles import roles_allow
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
-HELD_TITLE_STATUSES = ("awarded", "due", "kept", "conditional")  # the school still holds the title
-RE_REVIEW_STATUSES = ("awarded", "due")                           # entered into a 复查 round
+# Which titles count as held / enter a 复查 round: defined once, with the Title state machine.
+HELD_TITLE_STATUSES = HELD_STATUSES
 EDITABLE = ("draft", "returned")
 GRADE_BANDS = {"excellent": "优秀", "good": "良好", "pass": "合格"}  # below the last band: 不合格
 GRADE_ORDER = ["excellent", "good", "pass"]
-TIE_BREAKS = {
-    "gates_passed": "无一票否决且必备项齐全者优先",
-    "assessor_total": "考评分高者优先",
-    "self_total": "自评分高者优先",
-    "membership_rate": "入会率高者优先",
-    "earlier_submission": "先提交者优先",
-}
+# The tie-break codes are those the results engine applies (app/results/tiers.py), defined once;
+# the aliases (veto_free, self_score) are accepted and stored as their canonical code.
+from app.results.tiers import TIE_BREAK_ALIASES, TIE_BREAK_LABELS  # noqa: E402
+
+TIE_BREAKS = dict(TIE_BREAK_LABELS)
 CATEGORY_TIE_BREAK = "category:"
 ELIGIBILITY_LABELS = {
     "requires_tier": "须已获得的称号等级",
@@ -56,8 +56,12 @@ ELIGIBILITY_LABELS = {
     "min_plan_completion_rate": "年度计划完成率不低于（%）",
     "requires_plan_approved": "年度计划须已通过审核",
 }
-ROUND_TRANSITIONS = {"draft": {"open"}, "open": {"assessing"}}
-TRANSITION_LABELS = {"open": "开始申报", "assessing": "开始评审"}
+# assessing → calibrating → publicised → final (and publicised → calibrating when an objection
+# is upheld) are carried out by app/results/services.py, which checks them here.
+ROUND_TRANSITIONS = {"draft": {"open"}, "open": {"assessing"}, "assessing": {"calibrating"},
+                     "calibrating": {"publicised"}, "publicised": {"calibrating", "final"}}
+TRANSITION_LABELS = {"open": "开始申报", "assessing": "开始评审", "calibrating": "进入核分",
+                     "publicised": "发布结果并开始公示", "final": "定稿命名"}
 MAX_NOTE = 1000
 MAX_SUMMARY = 5000
 MAX_COMMENT = 2000
@@ -245,6 +249,7 @@ def validate_setup(data: dict) -> dict:
 
     out["grade_bands"] = _validate_bands(data.get("grade_bands") or [], kind, rubric, errors)
     out["quotas"] = _validate_quotas(data.get("quotas") or {}, kind, errors)
+    out["thresholds"] = _validate_thresholds(data.get("thresholds") or {}, kind, rubric, errors)
     out["tie_break"] = _validate_tie_break(data.get("tie_break") or [], rubric, errors)
     if errors:
         raise RoundError(errors)
@@ -343,6 +348,37 @@ def _validate_quotas(quotas, kind, errors) -> dict:
     return out
 
 
+def _validate_thresholds(thresholds, kind, rubric, errors) -> dict:
+    """Minimum combined total per tier (建家评选 and 复查): a higher tier's line is not below a
+    lower tier's (the results engine refuses rising lines)."""
+    if not isinstance(thresholds, dict):
+        errors["thresholds"] = "分数线格式不正确"
+        return {}
+    thresholds = {k: v for k, v in thresholds.items() if v not in (None, "")}
+    if not thresholds:
+        return {}
+    if kind not in (TITLE_ROUND, RE_REVIEW):
+        errors["thresholds"] = "只有建家评选和复查设置称号分数线（年度考评请设等次分数线）"
+        return {}
+    ceiling = Decimal(str(rubric.total_points)) if rubric is not None and rubric.total_points else Decimal(1000)
+    out = {}
+    for key, value in thresholds.items():
+        if key not in TIERS:
+            errors["thresholds"] = "分数线只能按合格、先进、模范设置"
+            return {}
+        number = _number(value, f"「{TIERS[key]}」分数线", errors, f"thresholds.{key}", low=0, high=ceiling)
+        if number is not None:
+            out[key] = number
+    last = None
+    for key in TIER_ORDER:  # qualified → advanced → model
+        if key in out:
+            if last is not None and Decimal(str(out[key])) < last:
+                errors["thresholds"] = "称号分数线应为模范 ≥ 先进 ≥ 合格"
+                return {}
+            last = Decimal(str(out[key]))
+    return out
+
+
 def _validate_tie_break(chain, rubric, errors) -> list:
     if not isinstance(chain, (list, tuple)):
         errors["tie_break"] = "同分排序规则格式不正确"
@@ -361,9 +397,11 @@ def _validate_tie_break(chain, rubric, errors) -> list:
                 errors["tie_break"] = f"同分排序规则中的类别「{name}」不在所选考核细则中"
                 return []
             code = CATEGORY_TIE_BREAK + name
-        elif code not in TIE_BREAKS:
-            errors["tie_break"] = f"未知的同分排序规则：{code}"
-            return []
+        else:
+            code = TIE_BREAK_ALIASES.get(code, code)
+            if code not in TIE_BREAKS:
+                errors["tie_break"] = f"未知的同分排序规则：{code}"
+                return []
         if code in out:
             errors["tie_break"] = f"同分排序规则重复：{tie_break_label(code)}"
             return []
@@ -383,7 +421,8 @@ def _district_id() -> int:
 
 SETUP_FIELDS = ("name", "kind", "year", "rubric_id", "home_kind", "target_tier", "opens_on", "closes_on",
                 "grace_days", "assessment_due_on", "publicity_working_days", "eligibility", "weights",
-                "aggregation", "panel_size", "disagreement_threshold", "quotas", "tie_break", "grade_bands")
+                "aggregation", "panel_size", "disagreement_threshold", "quotas", "thresholds", "tie_break",
+                "grade_bands")
 
 
 def setup_of(round_: Round) -> dict:
@@ -463,12 +502,7 @@ def enter_automatically(round_: Round) -> int:
     schools = {s.id: s for s in db.session.scalars(select(School).where(School.active.is_(True)))}
     titles: dict[int, Title] = {}
     if round_.kind == RE_REVIEW:
-        held = db.session.scalars(select(Title).where(Title.home_kind == round_.home_kind,
-                                                      Title.status.in_(RE_REVIEW_STATUSES)))
-        for title in held:
-            best = titles.get(title.school_id)
-            if best is None or TIER_ORDER.index(title.tier) > TIER_ORDER.index(best.tier):
-                titles[title.school_id] = title
+        titles = re_review_titles(round_.home_kind, round_.year)  # due by year end (app/titles/services.py)
         targets = [sid for sid in titles if sid in schools]
     else:
         targets = list(schools)
@@ -656,15 +690,13 @@ def eligibility_problems(round_: Round, school: School) -> list[str]:
         return []
     problems = []
     rules = round_.eligibility or {}
-    held = list(db.session.scalars(select(Title).where(Title.school_id == school.id,
-                                                       Title.home_kind == round_.home_kind,
-                                                       Title.status.in_(HELD_TITLE_STATUSES))))
-    best = max((TIER_ORDER.index(t.tier) for t in held if t.tier in TIER_ORDER), default=-1)
+    held_tier = highest_title_tier(school, round_.home_kind)  # the ladder (app/titles/services.py)
+    best = TIER_ORDER.index(held_tier) if held_tier else -1
     kind_label = HOME_KINDS.get(round_.home_kind, round_.home_kind)
     if round_.target_tier in TIER_ORDER and best >= TIER_ORDER.index(round_.target_tier):
         problems.append(f"本校已获得「{TIERS[TIER_ORDER[best]]}{kind_label}」称号，不能重复申报同级或更低等级")
     tier = rules.get("requires_tier")
-    if tier in TIER_ORDER and best < TIER_ORDER.index(tier):
+    if tier in TIER_ORDER and not holds_tier(school, tier, round_.home_kind):  # the ladder
         problems.append(f"申报条件：须已获得「{TIERS[tier]}{kind_label}」称号（称号阶梯）")
     needs_values = {"min_membership_rate", "min_plan_completion_rate", "requires_plan_approved"} & set(rules)
     if needs_values:

@@ -6,6 +6,7 @@ import io
 import logging
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -55,8 +56,9 @@ def index():
 
 
 def _rubric_choices(form: RoundForm):
-    form.rubric_id.choices = [("", "— 请选择已发布的考核细则 —")] + [
-        (str(r.id), f"{r.name}（第 {r.version} 版，总分 {r.total_points}）") for r in services.published_rubrics()]
+    form.rubric_id.choices = [("", _("— 请选择已发布的考核细则 —"))] + [
+        (str(r.id), _("%(name)s（第 %(v)s 版，总分 %(total)s）", name=r.name, v=r.version, total=r.total_points))
+        for r in services.published_rubrics()]
 
 
 def _form_errors(form: RoundForm, exc: services.RoundError) -> list[str]:
@@ -66,7 +68,8 @@ def _form_errors(form: RoundForm, exc: services.RoundError) -> list[str]:
         target = {"weights": "weight_" + key.split(".")[1] if "." in key else "weight_self",
                   "eligibility": key.split(".")[1] if "." in key else "requires_tier",
                   "grade_bands": "band_" + key.split(".")[1] if "." in key else "band_excellent",
-                  "quotas": "quota_" + key.split(".")[1] if "." in key else None}.get(name, name)
+                  "quotas": "quota_" + key.split(".")[1] if "." in key else None,
+                  "thresholds": "threshold_" + key.split(".")[1] if "." in key else "threshold_model"}.get(name, name)
         field = getattr(form, target, None) if target else None
         if field is not None and hasattr(field, "errors"):
             field.errors = list(field.errors) + [message]
@@ -91,7 +94,7 @@ def new():
             db.session.rollback()
             general = _form_errors(form, exc)
         else:
-            flash(f"已新建轮次「{round_.name}」，确认设置后即可开始申报", "success")
+            flash(_("已新建轮次「%(name)s」，确认设置后即可开始申报", name=round_.name), "success")
             return redirect(url_for("rounds.show", round_id=round_.id))
     status = 400 if request.method == "POST" else 200
     return render_template("rounds/form.html", form=form, round=None, general=general, **LABELS), status
@@ -102,7 +105,7 @@ def new():
 def edit(round_id: int):
     round_ = _round_or_404(round_id)
     if round_.status != "draft":
-        flash("轮次已开始申报，设置已锁定，不能再修改", "error")
+        flash(_("轮次已开始申报，设置已锁定，不能再修改"), "error")
         return redirect(url_for("rounds.show", round_id=round_.id))
     form = RoundForm()
     _rubric_choices(form)
@@ -117,7 +120,7 @@ def edit(round_id: int):
             db.session.rollback()
             general = _form_errors(form, exc)
         else:
-            flash("轮次设置已保存", "success")
+            flash(_("轮次设置已保存"), "success")
             return redirect(url_for("rounds.show", round_id=round_.id))
     status = 400 if request.method == "POST" else 200
     return render_template("rounds/form.html", form=form, round=round_, general=general, **LABELS), status
@@ -134,8 +137,10 @@ def open_round(round_id: int):
         db.session.rollback()
         _flash_error(exc)
     else:
-        extra = f"，已自动列入 {entered} 所学校" if entered else ""
-        flash(f"「{round_.name}」已开始申报{extra}；设置已锁定", "success")
+        if entered:
+            flash(_("「%(name)s」已开始申报，已自动列入 %(n)s 所学校；设置已锁定", name=round_.name, n=entered), "success")
+        else:
+            flash(_("「%(name)s」已开始申报；设置已锁定", name=round_.name), "success")
     return redirect(url_for("rounds.show", round_id=round_id))
 
 
@@ -150,7 +155,7 @@ def start_assessing(round_id: int):
         db.session.rollback()
         _flash_error(exc)
     else:
-        flash(f"「{round_.name}」已进入评审，{moved} 份申报进入评审", "success")
+        flash(_("「%(name)s」已进入评审，%(n)s 份申报进入评审", name=round_.name, n=moved), "success")
     return redirect(url_for("rounds.show", round_id=round_id))
 
 
@@ -222,7 +227,7 @@ def return_application(round_id: int, application_id: int):
         db.session.rollback()
         _flash_error(exc)
     else:
-        flash(f"已退回申报，附 {count} 条修改意见", "success")
+        flash(_("已退回申报，附 %(n)s 条修改意见", n=count), "success")
     return redirect(url_for("rounds.application", round_id=round_id, application_id=application_id))
 
 
@@ -295,7 +300,7 @@ def apply(round_id: int):
         db.session.rollback()
         _flash_error(exc)
     else:
-        flash("已申报，请逐项填写自评分并上传佐证材料后提交", "success")
+        flash(_("已申报，请逐项填写自评分并上传佐证材料后提交"), "success")
     return redirect(url_for("school_rounds.school_application", round_id=round_id))
 
 
@@ -348,7 +353,7 @@ def save(round_id: int):
     except services.ApplicationError as exc:
         db.session.rollback()
         return _rerender(round_, application, exc.errors)
-    flash("自评已保存", "success")
+    flash(_("自评已保存"), "success")
     return redirect(url_for("school_rounds.school_application", round_id=round_id))
 
 
@@ -366,8 +371,10 @@ def submit(round_id: int):
     except services.ApplicationError as exc:
         db.session.rollback()
         return _rerender(round_, application, exc.errors)
-    late = "（宽限期内提交，已标记为迟交）" if application.late else ""
-    flash(f"已提交第 {snapshot.number} 版申报{late}，区教育工会将进行审核", "success")
+    if application.late:
+        flash(_("已提交第 %(n)s 版申报（宽限期内提交，已标记为迟交），区教育工会将进行审核", n=snapshot.number), "success")
+    else:
+        flash(_("已提交第 %(n)s 版申报，区教育工会将进行审核", n=snapshot.number), "success")
     return redirect(url_for("school_rounds.school_application", round_id=round_id))
 
 
@@ -378,18 +385,18 @@ def upload(round_id: int, indicator_id: int):
     application = _application_of_school_or_404(round_)
     indicator = services.rubric_parts(round_.rubric_id).by_id.get(indicator_id)
     if indicator is None:
-        return _rerender(round_, application, {"_": "该指标不属于本轮次的考核细则"})
+        return _rerender(round_, application, {"_": _("该指标不属于本轮次的考核细则")})
     if services.is_provided(indicator):
-        return _rerender(round_, application, {indicator_id: f"「{indicator.title}」由上级提供（系统数据），无需上传"})
+        return _rerender(round_, application, {indicator_id: _("「%(title)s」由上级提供（系统数据），无需上传", title=indicator.title)})
     problem = services.edit_problem(application, round_)
     if problem:
         return _rerender(round_, application, {indicator_id: problem})
     # The whole request is capped by MAX_CONTENT_LENGTH (413, parsed before the CSRF check);
     # the per-file limit and the school's quota are checked by the evidence service.
-    max_bytes, _ = evidence_service.limits()
+    max_bytes, _quota = evidence_service.limits()
     files = [f for f in request.files.getlist("file") if f and f.filename]
     if not files:
-        return _rerender(round_, application, {indicator_id: "请选择要上传的文件"})
+        return _rerender(round_, application, {indicator_id: _("请选择要上传的文件")})
     stored, names = [], []
     try:
         for upload_file in files:
@@ -413,7 +420,7 @@ def upload(round_id: int, indicator_id: int):
         for path in stored:
             remove(path)
         raise
-    flash(f"已上传：{'、'.join(names)}", "success")
+    flash(_("已上传：%(names)s", names=_("、").join(names)), "success")
     return redirect(url_for("school_rounds.school_application", round_id=round_id, _anchor=f"ind-{indicator_id}"))
 
 
@@ -430,7 +437,7 @@ def _evidence_or_404(round_: Round, evidence_id: int):
 def download(round_id: int, evidence_id: int):
     """Ownership checked through the scoped ORM and the URL's parents; foreign → 404."""
     round_ = _round_or_404(round_id)
-    _, evidence = _evidence_or_404(round_, evidence_id)
+    _application, evidence = _evidence_or_404(round_, evidence_id)
     try:
         path = absolute(evidence.stored_path)
     except UploadError:
@@ -462,5 +469,5 @@ def delete_evidence(round_id: int, evidence_id: int):
     db.session.commit()
     if path:
         remove(path)
-    flash(f"已删除：{name}", "success")
+    flash(_("已删除：%(name)s", name=name), "success")
     return redirect(url_for("school_rounds.school_application", round_id=round_id, _anchor=f"ind-{indicator_id}"))

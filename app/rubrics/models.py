@@ -10,18 +10,19 @@ from sqlalchemy import JSON, BigInteger, Boolean, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.i18n import N_
 from tenants.models import TenantMixin, UTCDateTime, tenant_fk, utcnow
 
 DRAFT = "draft"
 PUBLISHED = "published"
-RUBRIC_STATUS_LABELS = {DRAFT: "草稿", PUBLISHED: "已发布"}
+RUBRIC_STATUS_LABELS = {DRAFT: N_("草稿"), PUBLISHED: N_("已发布")}
 
 EVIDENCE_METHODS = {
-    "records": "查台账",
-    "interview": "座谈",
-    "site_visit": "实地查看",
-    "survey": "问卷",
-    "provided": "上级提供",
+    "records": N_("查台账"),
+    "interview": N_("座谈"),
+    "site_visit": N_("实地查看"),
+    "survey": N_("问卷"),
+    "provided": N_("上级提供"),
 }
 
 # How an indicator turns inputs into points.
@@ -29,14 +30,14 @@ POINTS = "points"          # a score between 0 and max_points
 DEDUCTION = "deduction"    # max_points minus per_unit × count, not below floor
 BONUS = "bonus"            # extra points up to bonus_max; may exceed the category cap
 RATE_BAND = "rate_band"    # a rate (%) looked up in bands [[min_rate, points], …]
-INDICATOR_KINDS = {POINTS: "直接评分", DEDUCTION: "扣分制", BONUS: "加分项", RATE_BAND: "按比率分档"}
+INDICATOR_KINDS = {POINTS: N_("直接评分"), DEDUCTION: N_("扣分制"), BONUS: N_("加分项"), RATE_BAND: N_("按比率分档")}
 
 # Data the system already holds, for 上级提供 indicators (filled automatically, read-only).
 PROVIDED_SOURCES = {
-    "plan_on_time": "年度计划按时报送",
-    "plan_approved": "年度计划已通过审核",
-    "plan_completion_rate": "年度计划完成率",
-    "membership_rate": "入会率（会员数/教职工数）",
+    "plan_on_time": N_("年度计划按时报送"),
+    "plan_approved": N_("年度计划已通过审核"),
+    "plan_completion_rate": N_("年度计划完成率"),
+    "membership_rate": N_("入会率（会员数/教职工数）"),
 }
 
 Score = Numeric(7, 2)

@@ -20,9 +20,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from app.audit.services import record
+from app.i18n import N_, translate
 from app.extensions import db
 from app.rounds.models import ROUND_STATE_LABELS, Round
 from app.rubrics.models import (BONUS, DEDUCTION, DRAFT, EVIDENCE_METHODS, INDICATOR_KINDS, POINTS,
@@ -65,10 +67,10 @@ def parse_decimal(value, *, required: bool, label: str = "", minimum: Decimal = 
     """A number with at most two decimals; full-width digits are accepted. Raises ValueError
     with a Chinese message."""
     if isinstance(value, bool):
-        raise ValueError("应为数字")
+        raise ValueError(gettext("应为数字"))
     if value is None or (isinstance(value, str) and value.strip() == ""):
         if required:
-            raise ValueError(f"请填写{label}" if label else "必填")
+            raise ValueError(gettext("请填写%(label)s", label=translate(label)) if label else gettext("必填"))
         return None
     if isinstance(value, Decimal):
         number = value
@@ -77,15 +79,15 @@ def parse_decimal(value, *, required: bool, label: str = "", minimum: Decimal = 
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise ValueError("应为数字，如 4 或 0.5")
+            raise ValueError(gettext("应为数字，如 4 或 0.5"))
     if not number.is_finite():
-        raise ValueError("应为数字，如 4 或 0.5")
+        raise ValueError(gettext("应为数字，如 4 或 0.5"))
     if number != number.quantize(Decimal("0.01")):
-        raise ValueError("最多保留两位小数")
+        raise ValueError(gettext("最多保留两位小数"))
     if positive and number <= 0:
-        raise ValueError("应大于 0")
+        raise ValueError(gettext("应大于 0"))
     if number < minimum or number > maximum:
-        raise ValueError(f"应在 {minimum} 到 {maximum} 之间")
+        raise ValueError(gettext("应在 %(low)s 到 %(high)s 之间", low=minimum, high=maximum))
     return q2(number)
 
 
@@ -97,7 +99,7 @@ def parse_bool(value) -> bool:
         return False
     if text in ("是", "1", "true", "yes", "y", "√", "✓", "✔", "必备", "否决", "一票否决"):
         return True
-    raise ValueError("应填写「是」或留空")
+    raise ValueError(gettext("应填写「是」或留空"))
 
 
 BAND_RE = re.compile(r"^(?:≥|>=|>)?\s*(\d+(?:\.\d+)?)\s*%?\s*(?:=|:|：|→|->)\s*(\d+(?:\.\d+)?)\s*分?$")
@@ -113,14 +115,14 @@ def parse_bands(value) -> list[list]:
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value, start=1):
             if not isinstance(item, (list, tuple)) or len(item) != 2:
-                raise ValueError(f"第 {i} 档应为 [比率, 得分]")
+                raise ValueError(gettext("第 %(i)s 档应为 [比率, 得分]", i=i))
             pairs.append((i, item[0], item[1]))
     else:
         text = unicodedata.normalize("NFKC", str(value))
         for i, line in enumerate([p.strip() for p in BAND_SPLIT_RE.split(text) if p.strip()], start=1):
             match = BAND_RE.match(line)
             if not match:
-                raise ValueError(f"第 {i} 档「{line}」格式应为「比率=得分」，如 90=4")
+                raise ValueError(gettext("第 %(i)s 档「%(line)s」格式应为「比率=得分」，如 90=4", i=i, line=line))
             pairs.append((i, match.group(1), match.group(2)))
     bands, seen = [], set()
     for i, rate, points in pairs:
@@ -128,13 +130,13 @@ def parse_bands(value) -> list[list]:
             rate = parse_decimal(rate, required=True, maximum=Decimal(100))
             points = parse_decimal(points, required=True)
         except ValueError as exc:
-            raise ValueError(f"第 {i} 档：比率应在 0 到 100 之间、得分应为不超过两位小数的数字（{exc}）")
+            raise ValueError(gettext("第 %(i)s 档：比率应在 0 到 100 之间、得分应为不超过两位小数的数字（%(problem)s）", i=i, problem=exc))
         if rate in seen:
-            raise ValueError(f"比率 {_plain(rate)}% 重复")
+            raise ValueError(gettext("比率 %(rate)s%% 重复", rate=_plain(rate)))
         seen.add(rate)
         bands.append([_plain(rate), _plain(points)])
     if len(bands) > 20:
-        raise ValueError("最多 20 档")
+        raise ValueError(gettext("最多 20 档"))
     bands.sort(key=lambda b: Decimal(str(b[0])), reverse=True)
     return bands
 
@@ -153,7 +155,7 @@ def bands_text(bands) -> str:
 
 def _limit(errors, key, text, maximum, label=""):
     if len(text) > maximum:
-        errors[key] = f"{label}不能超过 {maximum} 个字"
+        errors[key] = gettext("%(label)s不能超过 %(n)s 个字", label=translate(label) or "", n=maximum)
 
 
 def clean_header(raw: dict) -> tuple[dict, dict]:
@@ -161,11 +163,11 @@ def clean_header(raw: dict) -> tuple[dict, dict]:
     errors = {}
     name = _text(raw.get("name"))
     if not name:
-        errors["name"] = "请填写考核细则名称"
+        errors["name"] = gettext("请填写考核细则名称")
     _limit(errors, "name", name, 200)
     total = None
     try:
-        total = parse_decimal(raw.get("total_points"), required=True, label="总分", positive=True)
+        total = parse_decimal(raw.get("total_points"), required=True, label=N_("总分"), positive=True)
     except ValueError as exc:
         errors["total_points"] = str(exc)
     description, notes = _text(raw.get("description")), _text(raw.get("notes"))
@@ -178,11 +180,11 @@ def clean_category(raw: dict) -> tuple[dict, dict]:
     errors = {}
     name = _text(raw.get("name"))
     if not name:
-        errors["name"] = "请填写类别名称"
+        errors["name"] = gettext("请填写类别名称")
     _limit(errors, "name", name, 100)
     cap = None
     try:
-        cap = parse_decimal(raw.get("cap"), required=True, label="类别分值", positive=True)
+        cap = parse_decimal(raw.get("cap"), required=True, label=N_("类别分值"), positive=True)
     except ValueError as exc:
         errors["cap"] = str(exc)
     return {"name": name, "cap": cap}, errors
@@ -201,24 +203,27 @@ def clean_indicator(raw: dict) -> tuple[dict, dict]:
     _limit(errors, "code", out["code"], 20)
     out["title"] = _text(raw.get("title"))
     if not out["title"]:
-        errors["title"] = "请填写考核内容"
+        errors["title"] = gettext("请填写考核内容")
     _limit(errors, "title", out["title"], 2000)
     out["guidance"] = _text(raw.get("guidance"))
     _limit(errors, "guidance", out["guidance"], 4000)
     kind = _text(raw.get("kind")) or POINTS
     if kind not in INDICATOR_KINDS:
-        errors["kind"] = f"「{kind}」不是有效类型，可选：{'、'.join(INDICATOR_KINDS.values())}"
+        errors["kind"] = gettext("「%(v)s」不是有效类型，可选：%(options)s", v=kind,
+                                 options=gettext("、").join(map(translate, INDICATOR_KINDS.values())))
         kind = POINTS
     out["kind"] = kind
     method = _text(raw.get("evidence_method")) or "records"
     if method not in EVIDENCE_METHODS:
-        errors["evidence_method"] = f"「{method}」不是有效的评分依据，可选：{'、'.join(EVIDENCE_METHODS.values())}"
+        errors["evidence_method"] = gettext("「%(v)s」不是有效的评分依据，可选：%(options)s", v=method,
+                                            options=gettext("、").join(map(translate, EVIDENCE_METHODS.values())))
     out["evidence_method"] = method
     source = _text(raw.get("provided_source")) or None
     if source is not None and source not in PROVIDED_SOURCES:
-        errors["provided_source"] = f"「{source}」不是系统可提供的数据，可选：{'、'.join(PROVIDED_SOURCES.values())}"
+        errors["provided_source"] = gettext("「%(v)s」不是系统可提供的数据，可选：%(options)s", v=source,
+                                            options=gettext("、").join(map(translate, PROVIDED_SOURCES.values())))
     elif source is not None and method != "provided":
-        errors["provided_source"] = "只有评分依据为「上级提供」的指标才能指定上级提供数据"
+        errors["provided_source"] = gettext("只有评分依据为「上级提供」的指标才能指定上级提供数据")
     out["provided_source"] = source
     for key in ("must_pass", "veto"):
         try:
@@ -237,15 +242,15 @@ def clean_indicator(raw: dict) -> tuple[dict, dict]:
     out.update(deduction_per_unit=None, deduction_floor=None, bonus_max=None, bands=[])
     if kind == BONUS:
         out["max_points"] = ZERO  # a bonus counts up to bonus_max, outside the category cap
-        out["bonus_max"] = number("bonus_max", required=True, positive=True, label="加分上限")
+        out["bonus_max"] = number("bonus_max", required=True, positive=True, label=N_("加分上限"))
     else:
-        out["max_points"] = number("max_points", required=kind != RATE_BAND, label="分值")
+        out["max_points"] = number("max_points", required=kind != RATE_BAND, label=N_("分值"))
     if kind == DEDUCTION:
-        out["deduction_per_unit"] = number("deduction_per_unit", required=True, positive=True, label="每次扣分")
+        out["deduction_per_unit"] = number("deduction_per_unit", required=True, positive=True, label=N_("每次扣分"))
         floor = number("deduction_floor")
         out["deduction_floor"] = floor if floor is not None else ZERO
         if out["max_points"] is not None and out["deduction_floor"] > out["max_points"]:
-            errors["deduction_floor"] = "最低分不能高于分值"
+            errors["deduction_floor"] = gettext("最低分不能高于分值")
     if kind == RATE_BAND:
         try:
             out["bands"] = parse_bands(raw.get("bands"))
@@ -253,13 +258,13 @@ def clean_indicator(raw: dict) -> tuple[dict, dict]:
             errors["bands"] = str(exc)
         else:
             if not out["bands"]:
-                errors["bands"] = "请填写分档，每行一档，如 90=4"
+                errors["bands"] = gettext("请填写分档，每行一档，如 90=4")
             else:
                 top = q2(max(Decimal(str(p)) for _, p in out["bands"]))
                 if out["max_points"] is None and "max_points" not in errors:
                     out["max_points"] = top
                 elif out["max_points"] is not None and out["max_points"] != top:
-                    errors["bands"] = f"最高档得分 {top} 应等于分值 {out['max_points']}"
+                    errors["bands"] = gettext("最高档得分 %(top)s 应等于分值 %(max)s", top=top, max=out["max_points"])
     if out["max_points"] is None:
         out["max_points"] = ZERO
     return out, errors
@@ -273,14 +278,14 @@ def clean_document(doc: dict) -> tuple[dict, list[tuple[str, str]]]:
     categories = []
     raw_categories = doc.get("categories") or []
     if len(raw_categories) > MAX_CATEGORIES:
-        errors.append(("categories", f"最多 {MAX_CATEGORIES} 个类别"))
+        errors.append(("categories", gettext("最多 %(n)s 个类别", n=MAX_CATEGORIES)))
     names = set()
     count = 0
     for ci, raw_category in enumerate(raw_categories[:MAX_CATEGORIES]):
         category, cat_errors = clean_category(raw_category)
         errors += [(f"categories.{ci}.{k}", m) for k, m in cat_errors.items()]
         if category["name"] and category["name"] in names:
-            errors.append((f"categories.{ci}.name", f"类别「{category['name']}」重复"))
+            errors.append((f"categories.{ci}.name", gettext("类别「%(name)s」重复", name=category["name"])))
         names.add(category["name"])
         category["indicators"] = []
         for ii, raw_indicator in enumerate(raw_category.get("indicators") or []):
@@ -290,7 +295,7 @@ def clean_document(doc: dict) -> tuple[dict, list[tuple[str, str]]]:
             category["indicators"].append(indicator)
         categories.append(category)
     if count > MAX_INDICATORS:
-        errors.append(("categories", f"最多 {MAX_INDICATORS} 个指标"))
+        errors.append(("categories", gettext("最多 %(n)s 个指标", n=MAX_INDICATORS)))
     header["categories"] = categories
     return header, errors
 
@@ -569,7 +574,7 @@ def _check_category_name(rubric: Rubric, name: str, own_id: int | None = None) -
     if own_id is not None:
         stmt = stmt.where(RubricCategory.id != own_id)
     if db.session.scalar(stmt) is not None:
-        raise RubricError(f"本考核细则已有类别「{name}」", field="name")
+        raise RubricError(gettext("本考核细则已有类别「%(name)s」", name=name), field="name")
 
 
 def add_category(rubric: Rubric, clean: dict) -> RubricCategory:
@@ -578,7 +583,7 @@ def add_category(rubric: Rubric, clean: dict) -> RubricCategory:
     count = db.session.scalar(select(func.count()).select_from(RubricCategory)
                               .where(RubricCategory.rubric_id == rubric.id))
     if count >= MAX_CATEGORIES:
-        raise RubricError(f"最多 {MAX_CATEGORIES} 个类别")
+        raise RubricError(gettext("最多 %(n)s 个类别", n=MAX_CATEGORIES))
     position = (db.session.scalar(select(func.max(RubricCategory.position))
                                   .where(RubricCategory.rubric_id == rubric.id)) or 0) + 1
     category = RubricCategory(district_id=rubric.district_id, rubric_id=rubric.id, position=position,
@@ -614,7 +619,7 @@ def _renumber(rows) -> None:
 
 def _move(rows: list, row, direction: str) -> bool:
     if direction not in ("up", "down"):
-        raise RubricError("未知的移动方向")
+        raise RubricError(gettext("未知的移动方向"))
     index = next(i for i, r in enumerate(rows) if r.id == row.id)
     other = index - 1 if direction == "up" else index + 1
     if other < 0 or other >= len(rows):
@@ -638,7 +643,7 @@ def add_indicator(rubric: Rubric, category: RubricCategory, clean: dict) -> Indi
     ensure_editable(rubric)
     count = db.session.scalar(select(func.count()).select_from(Indicator).where(Indicator.rubric_id == rubric.id))
     if count >= MAX_INDICATORS:
-        raise RubricError(f"最多 {MAX_INDICATORS} 个指标")
+        raise RubricError(gettext("最多 %(n)s 个指标", n=MAX_INDICATORS))
     values = dict(clean)
     if not values["code"]:
         values["code"] = _next_code(rubric)
@@ -692,10 +697,10 @@ def publish(rubric: Rubric) -> None:
     from tenants.models import utcnow
 
     if rubric.status != DRAFT:
-        raise RubricError("该版本已发布")
+        raise RubricError(gettext("该版本已发布"))
     found = problems(rubric)
     if found:
-        raise RubricError("考核细则的分值不能对上，暂不能发布：" + "；".join(found), problems=found)
+        raise RubricError(gettext("考核细则的分值不能对上，暂不能发布：") + "；".join(found), problems=found)
     rubric.status = PUBLISHED
     rubric.published_at = utcnow()
     db.session.flush()
@@ -706,7 +711,7 @@ def delete_rubric(rubric: Rubric) -> None:
     """Refused when any round uses the version (whatever the round's status)."""
     rounds = rounds_using([rubric.id]).get(rubric.id, [])
     if rounds:
-        raise RubricError("该版本已被以下轮次使用，不能删除：" + "、".join(round_label(r) for r in rounds))
+        raise RubricError(gettext("该版本已被以下轮次使用，不能删除：") + "、".join(round_label(r) for r in rounds))
     details = {"name": rubric.name, "version": rubric.version, "family": rubric.family}
     rubric_id = rubric.id
     for indicator in db.session.scalars(select(Indicator).where(Indicator.rubric_id == rubric_id)):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 
 from app.access import allowed, requires
 from app.audit.services import record
@@ -64,7 +65,7 @@ def _attach(form, errors: dict, fallback: str) -> None:
 
 
 def _template_choices():
-    return [("", "— 请选择模板 —")] + [(t.key, t.label) for t in template_library.all_templates()]
+    return [("", _("— 请选择模板 —"))] + [(t.key, t.label) for t in template_library.all_templates()]
 
 
 # --- list, new, templates, import --------------------------------------------------------
@@ -88,7 +89,7 @@ def new():
         if not errors:
             rubric = services.create_empty(clean)
             db.session.commit()
-            flash(f"已新建考核细则「{rubric.name}」（草稿），请添加类别和指标", "success")
+            flash(_("已新建考核细则「%(name)s」（草稿），请添加类别和指标", name=rubric.name), "success")
             return redirect(url_for("rubrics.show", rubric_id=rubric.id))
         _attach(form, errors, "name")
     return render_template("rubrics/rubric_form.html", form=form, rubric=None)
@@ -101,11 +102,11 @@ def from_template():
     form.template.choices = _template_choices()
     template = template_library.get(form.template.data or "") if form.validate_on_submit() else None
     if template is None:
-        flash("请选择一个模板", "error")
+        flash(_("请选择一个模板"), "error")
         return redirect(url_for("rubrics.index"))
     rubric = template_library.create_from(template)
     db.session.commit()
-    flash(f"已从模板新建「{rubric.name}」（草稿）。请先阅读备注中须补全的内容。", "success")
+    flash(_("已从模板新建「%(name)s」（草稿）。请先阅读备注中须补全的内容。", name=rubric.name), "success")
     return redirect(url_for("rubrics.show", rubric_id=rubric.id))
 
 
@@ -114,8 +115,9 @@ def from_template():
 def import_excel():
     form = ImportForm()
     families = services.families()
-    form.family.choices = [("", "新的考核细则")] + [
-        (r.family, f"「{r.name}」的新版本（第 {services.next_version(r.family)} 版）") for r in families]
+    form.family.choices = [("", _("新的考核细则"))] + [
+        (r.family, _("「%(name)s」的新版本（第 %(v)s 版）", name=r.name, v=services.next_version(r.family)))
+        for r in families]
     if not form.validate_on_submit():
         return render_template("rubrics/import.html", form=form)
     cfg = current_app.config
@@ -123,7 +125,7 @@ def import_excel():
     data = upload.read(cfg["IMPORT_MAX_BYTES"] + 1)
     family = form.family.data or None
     if family is not None and family not in {r.family for r in families}:
-        form.family.errors.append("请选择要导入为哪一个考核细则的新版本")
+        form.family.errors.append(_("请选择要导入为哪一个考核细则的新版本"))
         return render_template("rubrics/import.html", form=form), 400
     try:
         meta, rows = excel.read(data, cfg["IMPORT_MAX_BYTES"], cfg["IMPORT_MAX_ROWS"])
@@ -139,7 +141,7 @@ def import_excel():
     rubric = services.create_rubric(result.document, family=family, audit_action="rubric_imported",
                                     audit_details={"filename": (upload.filename or "")[:200]})
     db.session.commit()
-    flash(f"已导入「{rubric.name}」第 {rubric.version} 版（草稿）", "success")
+    flash(_("已导入「%(name)s」第 %(v)s 版（草稿）", name=rubric.name, v=rubric.version), "success")
     return redirect(url_for("rubrics.show", rubric_id=rubric.id))
 
 
@@ -167,7 +169,7 @@ def edit(rubric_id: int):
         if not errors:
             services.update_header(rubric, clean)
             db.session.commit()
-            flash("已保存", "success")
+            flash(_("已保存"), "success")
             return redirect(url_for("rubrics.show", rubric_id=rubric.id))
         _attach(form, errors, "name")
     elif request.method == "GET":
@@ -189,7 +191,7 @@ def copy(rubric_id: int):
     rubric = _rubric_or_404(rubric_id)
     new_version = services.copy_rubric(rubric)
     db.session.commit()
-    flash(f"已复制为第 {new_version.version} 版（草稿），可以修改", "success")
+    flash(_("已复制为第 %(v)s 版（草稿），可以修改", v=new_version.version), "success")
     return redirect(url_for("rubrics.show", rubric_id=new_version.id))
 
 
@@ -202,9 +204,9 @@ def publish(rubric_id: int):
         db.session.commit()
     except services.RubricError as exc:
         db.session.rollback()
-        flash(f"不能发布：{'；'.join(exc.problems)}" if exc.problems else str(exc), "error")
+        flash(_("不能发布：%(problems)s", problems=_("；").join(exc.problems)) if exc.problems else str(exc), "error")
     else:
-        flash(f"已发布第 {rubric.version} 版；发布后不能再修改，如需调整请复制为新版本", "success")
+        flash(_("已发布第 %(v)s 版；发布后不能再修改，如需调整请复制为新版本", v=rubric.version), "success")
     return redirect(url_for("rubrics.show", rubric_id=rubric_id))
 
 
@@ -220,7 +222,7 @@ def delete(rubric_id: int):
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("rubrics.show", rubric_id=rubric_id))
-    flash(f"已删除「{name}」第 {version} 版", "success")
+    flash(_("已删除「%(name)s」第 %(v)s 版", name=name, v=version), "success")
     return redirect(url_for("rubrics.index"))
 
 
@@ -244,7 +246,7 @@ def new_category(rubric_id: int):
                 db.session.rollback()
                 errors = {exc.field or "name": str(exc)}
             else:
-                flash(f"已添加类别「{clean['name']}」", "success")
+                flash(_("已添加类别「%(name)s」", name=clean["name"]), "success")
                 return redirect(url_for("rubrics.show", rubric_id=rubric.id))
         _attach(form, errors, "name")
     return render_template("rubrics/category_form.html", form=form, rubric=rubric, category=None)
@@ -269,7 +271,7 @@ def edit_category(rubric_id: int, category_id: int):
                 db.session.rollback()
                 errors = {exc.field or "name": str(exc)}
             else:
-                flash("类别已保存", "success")
+                flash(_("类别已保存"), "success")
                 return redirect(url_for("rubrics.show", rubric_id=rubric.id))
         _attach(form, errors, "name")
     elif request.method == "GET":
@@ -285,7 +287,7 @@ def delete_category(rubric_id: int, category_id: int):
     try:
         services.delete_category(rubric, category)
         db.session.commit()
-        flash("已删除类别及其指标", "success")
+        flash(_("已删除类别及其指标"), "success")
     except services.RubricError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -341,7 +343,7 @@ def new_indicator(rubric_id: int, category_id: int):
         clean, errors = services.clean_indicator(form.data)
         target = services.get_category(rubric, form.category_id.data or 0)
         if target is None:
-            errors["category_id"] = "请选择所属类别"
+            errors["category_id"] = _("请选择所属类别")
         if not errors:
             try:
                 services.add_indicator(rubric, target, clean)
@@ -350,7 +352,7 @@ def new_indicator(rubric_id: int, category_id: int):
                 db.session.rollback()
                 errors = {exc.field or "title": str(exc)}
             else:
-                flash("已添加指标", "success")
+                flash(_("已添加指标"), "success")
                 return redirect(url_for("rubrics.show", rubric_id=rubric.id, _anchor=f"category-{target.id}"))
         _attach(form, errors, "title")
     return _indicator_page(form, rubric, category, None)
@@ -370,7 +372,7 @@ def edit_indicator(rubric_id: int, indicator_id: int):
         clean, errors = services.clean_indicator(form.data)
         target = services.get_category(rubric, form.category_id.data or 0)
         if target is None:
-            errors["category_id"] = "请选择所属类别"
+            errors["category_id"] = _("请选择所属类别")
         if not errors:
             try:
                 services.update_indicator(rubric, indicator, clean, target)
@@ -379,7 +381,7 @@ def edit_indicator(rubric_id: int, indicator_id: int):
                 db.session.rollback()
                 errors = {exc.field or "title": str(exc)}
             else:
-                flash("指标已保存", "success")
+                flash(_("指标已保存"), "success")
                 return redirect(url_for("rubrics.show", rubric_id=rubric.id, _anchor=f"indicator-{indicator_id}"))
         _attach(form, errors, "title")
     return _indicator_page(form, rubric, category, indicator)
@@ -393,7 +395,7 @@ def delete_indicator(rubric_id: int, indicator_id: int):
     try:
         services.delete_indicator(rubric, indicator)
         db.session.commit()
-        flash("已删除指标", "success")
+        flash(_("已删除指标"), "success")
     except services.RubricError as exc:
         db.session.rollback()
         flash(str(exc), "error")

@@ -16,5 +16,10 @@ def home():
     from app.activities import services as activities
 
     year = activities.current_year()
+    from app.titles import services as titles
+    from app.titles.views import LABELS as title_labels
+
     return render_template("schools/home.html", school=g.school, people=people, activity_year=year,
-                           activity_completion=activities.completion_for_school(g.school.id, year))
+                           activity_completion=activities.completion_for_school(g.school.id, year),
+                           titles=titles.school_titles(g.school.id),
+                           title_exemplars=titles.school_exemplars(g.school.id), **title_labels)

@@ -45,6 +45,9 @@ def victim(app, world):
                       "month": 3}
             values.update(_rubric_objects(world))
             values.update(_round_objects(world))
+            values.update(_results_objects(world, values))
+            values.update(_title_objects(world))
+            values.update(_assessment_objects(world, values))
             db.session.commit()
     return values
 
@@ -53,7 +56,57 @@ def victim(app, world):
 DESTRUCTIVE = {"admin.revoke_role", "api_district.delete_membership", "admin.set_active",
                "activities.delete", "activities.delete_file", "api_activities.delete_record",
                "rubrics.delete", "rubrics.delete_category", "rubrics.delete_indicator",
-               "school_rounds.delete_evidence"}
+               "school_rounds.delete_evidence", "results.delete_override",
+               "assessments.pool_remove", "assessments.unassign"}
+
+
+def _assessment_objects(world, values) -> dict:
+    """d1assessor in the district's pool with a declared conflict of s1a, a score sheet of the
+    victim application and a veto finding: the victims for assessor_id, conflict_id,
+    assignment_id and finding_id."""
+    from app.assessments.models import Assessor, AssessorConflict, Assignment, Finding
+
+    assessor = Assessor(user_id=world.users["d1assessor"], note="甲小学的秘密结果")
+    db.session.add(assessor)
+    db.session.flush()
+    conflict = AssessorConflict(school_id=world.s1a, assessor_id=assessor.id, reason="甲小学的秘密结果")
+    assignment = Assignment(school_id=world.s1a, round_id=values["round_id"],
+                            application_id=values["application_id"], assessor_id=assessor.id,
+                            comment="甲小学的秘密结果")
+    finding = Finding(school_id=world.s1a, round_id=values["round_id"], application_id=values["application_id"],
+                      indicator_id=values["indicator_id"], kind="veto", note="甲小学的秘密结果",
+                      raised_by=world.users["d1staff"])
+    db.session.add_all([conflict, assignment, finding])
+    db.session.flush()
+    return {"assessor_id": assessor.id, "conflict_id": conflict.id, "assignment_id": assignment.id,
+            "finding_id": finding.id}
+
+
+# An assessor reaches a score sheet only while its round is being assessed; the victim round
+# is open, so for the assessor these answer 404 (the sheets themselves: tests/assessments).
+NOT_YET_ASSESSING = {"assess.score_sheet", "assess.save_indicator", "assess.evidence", "assess.raise_finding",
+                     "assess.assessor_decide_finding", "assess.declare_own_conflict"}
+
+
+def _results_objects(world, values) -> dict:
+    # An objection of s1a on the victim round with a file stored on disk, and a working-day
+    # override of d1: the victims for objection_id, objection_file_id and override_id.
+    from datetime import date
+
+    from app.results.models import Objection, ObjectionFile, WorkdayOverride
+    from app.uploads import store
+
+    objection = Objection(round_id=values["round_id"], school_id=world.s1a, reason="甲小学的秘密结果",
+                          application_id=values["application_id"])
+    db.session.add(objection)
+    db.session.flush()
+    path = store(world.d1, f"objections/{world.s1a}", b"%PDF-1.4\n% secret\n%%EOF\n", ".pdf")
+    file = ObjectionFile(objection_id=objection.id, school_id=world.s1a, original_name="甲小学的秘密结果.pdf",
+                         stored_path=path, content_type="application/pdf", size=24, sha256="0" * 64)
+    override = WorkdayOverride(day=date(2026, 10, 12), working=False, note="甲小学的秘密结果")
+    db.session.add_all([file, override])
+    db.session.flush()
+    return {"objection_id": objection.id, "objection_file_id": file.id, "override_id": override.id}
 
 
 def _round_objects(world) -> dict:
@@ -92,11 +145,29 @@ def _round_objects(world) -> dict:
         SelfScore(school_id=world.s1a, application_id=application.id, indicator_id=indicator.id, points=5,
                   note="甲小学的秘密结果"),
         ApplicationComment(school_id=world.s1a, application_id=application.id, text="甲小学的秘密结果"),
-        ApplicationSnapshot(school_id=world.s1a, application_id=application.id, number=1,
-                            content={"total": "5.00", "summary": "甲小学的秘密结果"}),
     ])
+    snapshot = ApplicationSnapshot(school_id=world.s1a, application_id=application.id, number=1,
+                                   content={"total": "5.00", "summary": "甲小学的秘密结果"})
+    db.session.add(snapshot)
     db.session.flush()
-    return {"round_id": round_.id, "application_id": application.id, "evidence_id": evidence.id}
+    return {"round_id": round_.id, "application_id": application.id, "evidence_id": evidence.id,
+            "snapshot_id": snapshot.id}
+
+
+def _title_objects(world) -> dict:
+    """A title of s1a with its history: the victim for title_id."""
+    from datetime import date
+
+    from app.titles.models import Title, TitleEvent
+
+    title = Title(school_id=world.s1a, tier="advanced", level="city", awarded_on=date(2024, 12, 1),
+                  status="awarded", review_due_on=date(2099, 12, 1), note="甲小学的秘密结果")
+    db.session.add(title)
+    db.session.flush()
+    db.session.add(TitleEvent(school_id=world.s1a, title_id=title.id, event="awarded", to_status="awarded",
+                              reason="甲小学的秘密结果", effective_on=date(2024, 12, 1)))
+    db.session.flush()
+    return {"title_id": title.id}
 
 
 def _rubric_objects(world) -> dict:
@@ -281,7 +352,7 @@ def test_each_role_gets_exactly_what_its_permissions_allow(app, victim, actor):
         if permission in (PUBLIC, "authenticated"):
             continue
         if roles_allow(ROLE_OF[actor], permission):
-            refused = (401, 403) if rule.endpoint in DESTRUCTIVE else (401, 403, 404)
+            refused = (401, 403) if rule.endpoint in DESTRUCTIVE | NOT_YET_ASSESSING else (401, 403, 404)
             assert response.status_code not in refused, (actor, method, url, response.status_code)
         elif "school" in rule.arguments and actor in OUTSIDE_S1A:
             assert response.status_code == 404, (actor, method, url, response.status_code)

@@ -169,6 +169,8 @@ REVIEWED_SYSTEM_SCOPES = {
     "app/platform/views.py": 1,     # platform admin: every district
     "app/admin/services.py": 1,     # a user's roles elsewhere before disabling
     "app/jobs/services.py": 3,      # sweeper, stale runs, embedded worker
+    "app/jobs/views.py": 1,         # platform admin: job runs across districts
+    "app/titles/services.py": 1,    # the active districts for the daily 复查 due-date run
 }
 
 
