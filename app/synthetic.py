@@ -368,7 +368,8 @@ def _assessments(district_id, round_id, applications, parts, assessor_user_ids, 
                  all_submitted: bool = False) -> None:
     """The assessor pool (the generated assessors), 3–7 assessors per application spread evenly,
     and their score sheets: nine in ten submitted, the rest part-way (as in the last days before
-    the assessment deadline)."""
+    the assessment deadline), every assessor's last sheet among the open ones; with
+    ``all_submitted`` (the calibrating stage) every sheet submitted."""
     from app.assessments.models import Assessor, Assignment, AssessorScore
     from app.rubrics.models import BONUS
 
@@ -379,13 +380,19 @@ def _assessments(district_id, round_id, applications, parts, assessor_user_ids, 
          "note": "", "added_by": None, "added_at": now} for assessor_id, user_id in zip(assessor_ids, assessor_user_ids)])
     scored = [i for i in parts.indicators if i.kind != BONUS and not _provided(i)]
     load = {a: 0 for a in assessor_ids}
-    assignments, scores = [], []
+    panels = []
     for application in applications:
         quality = rng.uniform(0.55, 1.0)
         panel = sorted(load, key=lambda a: (load[a], rng.random()))[:min(len(load), rng.randint(3, 7))]
         for assessor_id in panel:
             load[assessor_id] += 1
-            submitted = all_submitted or rng.random() < 0.9
+        panels.append((application, quality, panel))
+    # While assessing, every assessor still has at least their last sheet open.
+    last_of = {assessor_id: index for index, (_, _, panel) in enumerate(panels) for assessor_id in panel}
+    assignments, scores = [], []
+    for index, (application, quality, panel) in enumerate(panels):
+        for assessor_id in panel:
+            submitted = all_submitted or (rng.random() < 0.9 and last_of[assessor_id] != index)
             assignments.append({"district_id": district_id, "school_id": application.school_id,
                                 "round_id": round_id, "application_id": application.id, "assessor_id": assessor_id,
                                 "panel_id": None, "source": "auto", "status": "submitted" if submitted else "assigned",

@@ -68,6 +68,11 @@ def test_generate_is_deterministic_valid_and_tenant_scoped(app):
             per_app = dict(db.session.execute(select(Assignment.application_id, func.count())
                                               .group_by(Assignment.application_id)).all())
             assert len(per_app) == 8 and all(3 <= n <= 7 for n in per_app.values())
+            open_by_assessor = dict(db.session.execute(
+                select(Assignment.assessor_id, func.count()).where(Assignment.status == "assigned")
+                .group_by(Assignment.assessor_id)).all())
+            all_assessors = set(db.session.scalars(select(Assignment.assessor_id).distinct()))
+            assert set(open_by_assessor) == all_assessors  # assessing: every assessor has an open sheet
             sheets = assessments.submitted_sheets(round_)
             assert sheets and all(sheet for by_assessor in sheets.values() for sheet in by_assessor.values())
             for application in apps:  # a submitted sheet has an input for every scored indicator
