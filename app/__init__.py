@@ -64,6 +64,7 @@ def _import_models() -> None:
     import app.audit.models  # noqa: F401
     import app.jobs.models  # noqa: F401
     import app.compilation.models  # noqa: F401
+    import app.summaries.models  # noqa: F401
     import tenants.filters  # noqa: F401  (registers the ORM filter)
     import tenants.models  # noqa: F401
     import tenants.rls  # noqa: F401  (registers the RLS settings hook)
@@ -196,6 +197,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.rollup.views import bp as rollup_bp
 
     for bp in (dossiers_bp, bundles_bp, rollup_bp, platform_jobs_bp):
+        app.register_blueprint(bp)
+
+    from app.summaries.views import bp as summaries_bp
+    from app.summaries.views import review_bp as summary_review_bp
+
+    for bp in (summaries_bp, summary_review_bp):
         app.register_blueprint(bp)
 
     from app.api import register_api

@@ -55,6 +55,9 @@ def navigation() -> list[tuple[str, str, str]]:
         if allowed("plans.review"):
             items.append((_("工作计划"), url_for("plan_review.tracking", district=district.slug,
                                              year=_plan_year()), "plan_review.tracking"))
+        if allowed("district.view"):
+            items.append((_("工作总结"), url_for("summary_review.tracking", district=district.slug,
+                                             year=_plan_year()), "summary_review.tracking"))
         if allowed("rollup.view"):
             items.append((_("汇总"), url_for("rollup.index", district=district.slug), "rollup.show"))
             items.append((_("后台任务"), url_for("jobs.index", district=district.slug), "jobs.index"))
@@ -71,6 +74,8 @@ def navigation() -> list[tuple[str, str, str]]:
                               "plans.index"))
                 items.append((_("活动记录"), url_for("activities.index", district=district.slug, school=school_id),
                               "activities.index"))
+                items.append((_("工作总结"), url_for("summaries.show", district=district.slug, school=school_id,
+                                                 year=_plan_year()), "summaries.show"))
                 break
     if current_user.is_platform_admin:
         items.append((_("平台管理"), url_for("platform.districts"), "platform.districts"))

@@ -1,10 +1,10 @@
-"""Submission dossiers (材料汇编): one PDF per submitted plan version and per application
-snapshot — cover, table of contents, the structured content, the self-score table, an
+"""Submission dossiers (材料汇编): one PDF per submitted plan version, per application
+snapshot and per year summary (工作总结) version — cover, table of contents, the structured content, the self-score table, an
 evidence index with images embedded and attached PDFs appended (Office files listed by
 name and size) — and merged bundles of a year or a round with a bookmark per school.
 
-Jobs: ``plan_dossier`` and ``application_dossier`` (queued by the submit services of
-app.plans and app.rounds, one run per version/snapshot), ``dossier_bundle`` (queued by the
+Jobs: ``plan_dossier``, ``application_dossier`` and ``summary_dossier`` (queued by the submit
+services of app.plans, app.rounds and app.summaries, one run per version/snapshot), ``dossier_bundle`` (queued by the
 district). Each reads only frozen content, so a re-run writes the same artifact again."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from app.compilation import fonts, pdf, storage
-from app.compilation.models import APPLICATION_DOSSIER, DOSSIER_BUNDLE, PLAN_DOSSIER, Artifact
+from app.compilation.models import APPLICATION_DOSSIER, DOSSIER_BUNDLE, PLAN_DOSSIER, SUMMARY_DOSSIER, Artifact
 from app.extensions import db
 from app.jobs import services as jobs
 
@@ -34,6 +34,15 @@ def plan_subject(version_id: int) -> str:
 
 def snapshot_subject(snapshot_id: int) -> str:
     return f"application-snapshot-{snapshot_id}"
+
+
+def summary_subject(version_id: int) -> str:
+    return f"summary-version-{version_id}"
+
+
+def subject_of(kind: str, subject_id: int) -> str:
+    return {PLAN_DOSSIER: plan_subject, APPLICATION_DOSSIER: snapshot_subject,
+            SUMMARY_DOSSIER: summary_subject}[kind](subject_id)
 
 
 def _when(value) -> str:
@@ -145,6 +154,43 @@ def _plan_year(version) -> int:
 
     plan = db.session.get(WorkPlan, (version.district_id, version.plan_id))
     return plan.year if plan else 0
+
+
+# --------------------------------------------------------------------------- year summary version
+
+def render_summary_version(version, school, year: int, progress=None) -> tuple[bytes, dict]:
+    """The dossier of one frozen 工作总结 version: cover, table of contents, the four
+    sections and the figures table (computed at submission). (pdf bytes, facts)."""
+    from reportlab.lib.units import mm
+
+    from app.summaries.models import SECTIONS
+    from app.summaries.services import figure_rows
+
+    content = version.content or {}
+    sections = content.get("sections") or {}
+    figures = content.get("figures") or {}
+    guard = fonts.GlyphGuard()
+    kind_label = "工作总结"
+    numerals = "一二三四五六七八九十"
+
+    def story(st, toc):
+        out = _cover(st, guard, kind_label=kind_label, school=school.name, year=content.get("year") or year,
+                     version=f"第 {version.number} 版", submitted_at=_when(version.submitted_at))
+        out += _toc_page(st, toc, guard)
+        out.append(pdf.p(f"{school.name}{content.get('year') or year}年度工会工作总结", st.h2, guard))
+        for n, (key, label) in enumerate(SECTIONS):
+            out.append(pdf.heading(f"{numerals[n]}、{label}", st.h1, 0, guard))
+            out.append(pdf.p(sections.get(key) or "（未填写）", st.body, guard))
+        out.append(pdf.heading(f"{numerals[len(SECTIONS)]}、年度数据", st.h1, 0, guard))
+        out.append(pdf.p("以下数据由建家平台根据年度工作计划和活动记录在提交时计算并冻结。", st.small, guard))
+        rows = [["指标", "数值"]] + [[label, value] for label, value in figure_rows(figures)]
+        out.append(pdf.table(rows, st, widths=[70 * mm, 60 * mm], guard=guard))
+        return out
+
+    if progress:
+        progress(40, "排版工作总结")
+    data = pdf.build(story, title=f"{school.name} {kind_label} 第{version.number}版 材料汇编")
+    return data, {"replaced_characters": sorted(guard.replaced)}
 
 
 # --------------------------------------------------------------------------- application snapshot
@@ -316,6 +362,32 @@ def compile_snapshot(snapshot_id: int, *, run=None, progress=None) -> Artifact:
                          meta={"snapshot_id": snapshot.id, "number": snapshot.number, **facts})
 
 
+def compile_summary_version(version_id: int, *, run=None, progress=None) -> Artifact:
+    from app.summaries.models import YearSummary, YearSummaryVersion
+
+    _fail_on_missing_font()
+    version = db.session.scalar(select(YearSummaryVersion).where(YearSummaryVersion.id == version_id))
+    if version is None:
+        raise jobs.JobFailed("工作总结版本不存在")
+    school = _school(version.district_id, version.school_id)
+    summary = db.session.get(YearSummary, (version.district_id, version.summary_id))
+    year = (version.content or {}).get("year") or (summary.year if summary else 0)
+    data, facts = render_summary_version(version, school, year, progress)
+    if progress:
+        progress(90, "保存材料汇编")
+    return storage.store(SUMMARY_DOSSIER, summary_subject(version.id), RENDERER, data,
+                         filename=f"{school.name}-{year}年工作总结-第{version.number}版-材料汇编.pdf", extension=".pdf",
+                         school_id=version.school_id, run_id=run.id if run else None,
+                         meta={"version_id": version.id, "number": version.number, **facts})
+
+
+def summary_dossier_job(run, progress) -> dict:
+    artifact = compile_summary_version(int(run.args.get("version_id", 0)), run=run, progress=progress)
+    return {"artifact_id": artifact.id, "size": artifact.size, "filename": artifact.filename,
+            "summary_id": run.args.get("summary_id"),
+            "summary": f"工作总结材料汇编已生成（{human_size(artifact.size)}）", **artifact.meta}
+
+
 def plan_dossier_job(run, progress) -> dict:
     from app.plans.models import PlanVersion
     from app.plans.services import content_stats
@@ -345,8 +417,7 @@ def dossier_state(kind: str, subject_id: int, run_id: int | None):
     """(artifact or None, run or None) for a submission's dossier cell."""
     from app.jobs.models import JobRun
 
-    subject = plan_subject(subject_id) if kind == PLAN_DOSSIER else snapshot_subject(subject_id)
-    artifact = storage.find(kind, subject, RENDERER)
+    artifact = storage.find(kind, subject_of(kind, subject_id), RENDERER)
     if artifact is not None and not storage.exists(artifact):
         artifact = None
     run = db.session.scalar(select(JobRun).where(JobRun.id == run_id)) if run_id else None
@@ -364,8 +435,9 @@ def retry(kind: str, subject_id: int, run_id: int | None, actor_user_id: int | N
     if run is not None:
         jobs.requeue(run)
         return run
-    key = f"plan-dossier-v{subject_id}" if kind == PLAN_DOSSIER else f"application-dossier-{subject_id}"
-    args = {"version_id": subject_id} if kind == PLAN_DOSSIER else {"snapshot_id": subject_id}
+    key = {PLAN_DOSSIER: f"plan-dossier-v{subject_id}", SUMMARY_DOSSIER: f"summary-dossier-v{subject_id}"}.get(
+        kind, f"application-dossier-{subject_id}")
+    args = {"snapshot_id": subject_id} if kind == APPLICATION_DOSSIER else {"version_id": subject_id}
     return jobs.submit(kind, key, args, school_id=school_id, actor_user_id=actor_user_id)
 
 
@@ -373,22 +445,38 @@ def retry(kind: str, subject_id: int, run_id: int | None, actor_user_id: int | N
 
 def bundle_members(scope_kind: str, scope_id: int) -> list[tuple[str, int, int, str]]:
     """What a bundle holds, ordered by school: (dossier kind, subject id, school id, school name).
-    Year: each school's latest submitted plan version of that year. Round: each school's
-    latest application snapshot in that round. Two queries whatever the number of schools."""
+    Year: each school's latest submitted plan version and latest submitted year summary
+    (工作总结) version of that year. Round: each school's latest application snapshot in that
+    round. A fixed number of queries whatever the number of schools."""
     from tenants.models import School
 
     if scope_kind == "year":
         from app.plans.models import PlanVersion, WorkPlan
+        from app.summaries.models import YearSummary, YearSummaryVersion
 
         latest = (select(PlanVersion.plan_id, func.max(PlanVersion.number).label("n"))
                   .group_by(PlanVersion.plan_id).subquery())
-        rows = db.session.execute(
+        plans = db.session.execute(
             select(PlanVersion.id, PlanVersion.school_id, School.name)
             .join(latest, (latest.c.plan_id == PlanVersion.plan_id) & (latest.c.n == PlanVersion.number))
             .join(WorkPlan, (WorkPlan.district_id == PlanVersion.district_id) & (WorkPlan.id == PlanVersion.plan_id))
             .join(School, (School.district_id == PlanVersion.district_id) & (School.id == PlanVersion.school_id))
-            .where(WorkPlan.year == scope_id).order_by(School.name, School.id)).all()
-        return [(PLAN_DOSSIER, vid, sid, name) for vid, sid, name in rows]
+            .where(WorkPlan.year == scope_id)).all()
+        latest_summary = (select(YearSummaryVersion.summary_id, func.max(YearSummaryVersion.number).label("n"))
+                          .group_by(YearSummaryVersion.summary_id).subquery())
+        summaries = db.session.execute(
+            select(YearSummaryVersion.id, YearSummaryVersion.school_id, School.name)
+            .join(latest_summary, (latest_summary.c.summary_id == YearSummaryVersion.summary_id)
+                  & (latest_summary.c.n == YearSummaryVersion.number))
+            .join(YearSummary, (YearSummary.district_id == YearSummaryVersion.district_id)
+                  & (YearSummary.id == YearSummaryVersion.summary_id))
+            .join(School, (School.district_id == YearSummaryVersion.district_id)
+                  & (School.id == YearSummaryVersion.school_id))
+            .where(YearSummary.year == scope_id)).all()
+        members = [(PLAN_DOSSIER, vid, sid, name) for vid, sid, name in plans]
+        members += [(SUMMARY_DOSSIER, vid, sid, name) for vid, sid, name in summaries]
+        order = {PLAN_DOSSIER: 0, SUMMARY_DOSSIER: 1}
+        return sorted(members, key=lambda m: (m[3], m[2], order[m[0]]))
     from app.rounds.models import Application, ApplicationSnapshot
 
     latest = (select(ApplicationSnapshot.application_id, func.max(ApplicationSnapshot.number).label("n"))
@@ -424,28 +512,47 @@ def submit_bundle(scope_kind: str, scope_id: int, actor_user_id: int | None):
     return run, fp
 
 
+PART_LABELS = {PLAN_DOSSIER: "年度工会工作计划", SUMMARY_DOSSIER: "工作总结", APPLICATION_DOSSIER: "申报材料"}
+
+
+def _member_artifact(kind: str, subject_id: int) -> Artifact:
+    artifact = storage.find(kind, subject_of(kind, subject_id), RENDERER)
+    if artifact is None or not storage.exists(artifact):
+        compile_ = {PLAN_DOSSIER: compile_plan_version, SUMMARY_DOSSIER: compile_summary_version,
+                    APPLICATION_DOSSIER: compile_snapshot}[kind]
+        artifact = compile_(subject_id)
+    return artifact
+
+
 def bundle_job(run, progress) -> dict:
+    """One merged PDF with one top-level bookmark per school. In a year bundle each school's
+    bookmark holds its plan and its year summary (each with its own headings beneath)."""
     scope_kind, scope_id = run.args["scope"], int(run.args["scope_id"])
     _fail_on_missing_font()
     members = bundle_members(scope_kind, scope_id)
     fp = bundle_fingerprint(members)
     if not members:
         raise jobs.JobFailed("没有可汇编的提交材料")
+    by_school: list[tuple[int, str, list]] = []
+    for kind, subject_id, school_id, school_name in members:
+        if not by_school or by_school[-1][0] != school_id:
+            by_school.append((school_id, school_name, []))
+        by_school[-1][2].append((kind, subject_id))
     parts = []
-    total = len(members)
-    for n, (kind, subject_id, school_id, school_name) in enumerate(members, 1):
-        subject = plan_subject(subject_id) if kind == PLAN_DOSSIER else snapshot_subject(subject_id)
-        artifact = storage.find(kind, subject, RENDERER)
-        if artifact is None or not storage.exists(artifact):
-            artifact = (compile_plan_version(subject_id) if kind == PLAN_DOSSIER else compile_snapshot(subject_id))
-        parts.append((school_name, storage.read(artifact)))
+    total = len(by_school)
+    for n, (school_id, school_name, items) in enumerate(by_school, 1):
+        files = [(PART_LABELS[kind], storage.read(_member_artifact(kind, subject_id))) for kind, subject_id in items]
+        if scope_kind == "year":
+            parts.append((school_name, pdf.merge(files, title=school_name)))
+        else:
+            parts.extend((school_name, data) for _, data in files)
         progress(int(90 * n / total), f"已汇编 {n}/{total} 所学校")
-    label = f"{scope_id}年工作计划" if scope_kind == "year" else _round_name(scope_id)
+    label = f"{scope_id}年工作计划与工作总结" if scope_kind == "year" else _round_name(scope_id)
     data = pdf.merge(parts, title=f"{label} 材料汇编")
     progress(95, "保存合并文件")
     artifact = storage.store(DOSSIER_BUNDLE, bundle_subject(scope_kind, scope_id), fp, data,
                              filename=f"{label}-材料汇编（{total}所学校）.pdf", extension=".pdf", run_id=run.id,
-                             meta={"schools": total, "members": [m[3] for m in members]})
+                             meta={"schools": total, "parts": len(members), "members": [s for _, s, _ in by_school]})
     return {"artifact_id": artifact.id, "schools": total, "size": artifact.size,
             "summary": f"已合并 {total} 所学校的材料汇编（{human_size(artifact.size)}）"}
 
@@ -461,14 +568,16 @@ jobs.handler(DOSSIER_BUNDLE)(bundle_job)
 
 
 def _install_handlers() -> None:
-    """The submit services of app.plans and app.rounds queue ``plan_dossier`` and
-    ``application_dossier`` runs; the compile is here. Import them first so this
-    registration is the one that stands whatever the import order."""
+    """The submit services of app.plans, app.rounds and app.summaries queue ``plan_dossier``,
+    ``application_dossier`` and ``summary_dossier`` runs; the compile is here. Import them
+    first so this registration is the one that stands whatever the import order."""
     import app.plans.services  # noqa: F401
     import app.rounds.services  # noqa: F401
+    import app.summaries.services  # noqa: F401
 
     jobs.HANDLERS[PLAN_DOSSIER] = plan_dossier_job
     jobs.HANDLERS[APPLICATION_DOSSIER] = application_dossier_job
+    jobs.HANDLERS[SUMMARY_DOSSIER] = summary_dossier_job
 
 
 _install_handlers()

@@ -11,6 +11,7 @@ from tenants.models import TenantMixin, UTCDateTime, utcnow
 # kinds of artifact
 PLAN_DOSSIER = "plan_dossier"                # one submitted plan version
 APPLICATION_DOSSIER = "application_dossier"  # one application snapshot
+SUMMARY_DOSSIER = "summary_dossier"          # one submitted year summary (工作总结) version
 DOSSIER_BUNDLE = "dossier_bundle"            # all dossiers of a year or a round, merged
 ROLLUP_XLSX = "rollup_xlsx"                  # the district 汇总表
 ROLLUP_PDF = "rollup_pdf"                    # the district report with charts

@@ -16,6 +16,7 @@ platform_bp = Blueprint("platform_jobs", __name__, url_prefix="/platform/jobs", 
 
 KIND_LABELS = {
     "plan_dossier": N_("工作计划材料汇编"), "application_dossier": N_("申报材料汇编"),
+    "summary_dossier": N_("工作总结材料汇编"),
     "dossier_bundle": N_("合并材料汇编"), "rollup": N_("区级汇总"), "import_people": N_("批量导入用户"),
     "plan_reminder_mail": N_("计划提醒邮件"),
 }
