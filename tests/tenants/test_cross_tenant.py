@@ -48,6 +48,7 @@ def victim(app, world):
             values.update(_results_objects(world, values))
             values.update(_title_objects(world))
             values.update(_assessment_objects(world, values))
+            values.update(_summary_objects(world))
             db.session.commit()
     return values
 
@@ -58,6 +59,22 @@ DESTRUCTIVE = {"admin.revoke_role", "api_district.delete_membership", "admin.set
                "rubrics.delete", "rubrics.delete_category", "rubrics.delete_indicator",
                "school_rounds.delete_evidence", "results.delete_override",
                "assessments.pool_remove", "assessments.unassign"}
+
+
+def _summary_objects(world) -> dict:
+    """A submitted 2026 year summary (工作总结) of s1a with its version 1: the victims for
+    summary_id and summary_version_id (``number`` 1 matches its version too)."""
+    from app.summaries.models import YearSummary, YearSummaryVersion
+
+    summary = YearSummary(school_id=world.s1a, year=2026, status="submitted", achievements="甲小学的秘密结果",
+                          latest_version_no=1)
+    db.session.add(summary)
+    db.session.flush()
+    version = YearSummaryVersion(school_id=world.s1a, summary_id=summary.id, number=1,
+                                 content={"year": 2026, "sections": {"achievements": "甲小学的秘密结果"}, "figures": {}})
+    db.session.add(version)
+    db.session.flush()
+    return {"summary_id": summary.id, "summary_version_id": version.id}
 
 
 def _assessment_objects(world, values) -> dict:
