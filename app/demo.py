@@ -62,6 +62,7 @@ def load() -> None:
     _load_rubric_templates(district)
     _load_open_round(district)
     _load_plans(district)
+    _load_summaries(district)
     _load_titles(district)
     _queue_rollup(district)
 
@@ -266,6 +267,49 @@ def _load_plans(district) -> None:
             share = DONE_SHARE.get(index)
             if share:
                 _record_done(school, plans.flat_schedule(plans.plan_content(plan)), share, today, activities)
+        db.session.commit()
+
+
+# The schools' year summaries (工作总结) for this year, by school index: one accepted, two waiting,
+# one returned with a comment, one draft; the others have not filed. The figures in each version
+# are computed from the plans and activity records above when the chair submits.
+SUMMARY_STATES = {0: "accepted", 1: "submitted", 2: "returned", 4: "submitted", 7: "draft"}
+
+
+def _load_summaries(district) -> None:
+    """Year summaries written and submitted through the same services a chair uses (each
+    submit queues its dossier)."""
+    from sqlalchemy import inspect
+
+    from app.plans.services import Actor, today_china
+    from app.summaries import services as summaries
+    from tenants.models import School
+
+    district_id = inspect(district).identity[0]
+    chair = Actor(None, frozenset({"school_chair"}))
+    district_staff = Actor(None, frozenset({"district_staff"}))
+    with tenant_scope(Scope.district(district_id)):
+        year = today_china().year
+        schools = list(db.session.scalars(select(School).order_by(School.code)))
+        for index, state in SUMMARY_STATES.items():
+            school = schools[index]
+            data = {
+                "achievements": (f"{year}年，{school.name}工会在学校党组织领导下，按照年度工作计划开展工作：召开教职工代表大会，"
+                                 "审议学校发展规划和绩效工资分配方案；坚持校务公开，重大事项按程序公示；组织三八节、"
+                                 "教师节和秋季运动会等活动，走访慰问困难和生病教职工。"),
+                "highlights": "建成“教工书屋”和心理减压室，开展青年教师读书沙龙；女教工委员会组织“巾帼建功”系列活动。",
+                "problems": "部分活动参与面不够广，青年教师参与工会工作的积极性有待提高；活动台账整理不够及时。",
+                "next_year": "继续深化民主管理和校务公开，办好职工小家；完善活动台账，按月整理活动记录和照片。",
+            }
+            summary = summaries.save_draft(school, year, data, chair)
+            if state == "draft":
+                continue
+            version = summaries.submit(summary, chair)
+            if state == "accepted":
+                summaries.accept(summary, version.number, district_staff, "已阅，总结全面。")
+            elif state == "returned":
+                summaries.return_summary(summary, version.number, district_staff,
+                                         "请补充全年活动的具体数据和存在问题的整改措施。")
         db.session.commit()
 
 

@@ -103,6 +103,21 @@ def _plans(year: int) -> dict[int, tuple]:
     return {row[0]: row[1:] for row in rows}
 
 
+def _summaries(year: int) -> dict[int, tuple]:
+    """Per school: its 工作总结 of ``year`` (status, first submitted at). One query."""
+    from app.summaries.models import YearSummary
+
+    rows = db.session.execute(select(YearSummary.school_id, YearSummary.status, YearSummary.first_submitted_at)
+                              .where(YearSummary.year == year)).all()
+    return {sid: (status, first) for sid, status, first in rows}
+
+
+def _summary_status(status) -> str:
+    from app.summaries.services import NOT_SUBMITTED
+
+    return status if status in ("submitted", "returned", "accepted") else NOT_SUBMITTED
+
+
 def _deadline(year: int) -> date | None:
     from app.plans.models import PlanDeadline
 
@@ -191,6 +206,8 @@ def _summary(rows: list[dict], deadline: date | None, rounds, results_by_round) 
         "tiers": tiers,
         "by_kind": by_kind,
         "titles_held": sum(r["titles_count"] for r in rows),
+        "summaries_submitted": sum(1 for r in rows if r["summary_submitted_on"]),
+        "summaries_accepted": sum(1 for r in rows if r["summary_status"] == "accepted"),
         "reviews_due": 0,  # filled by the caller (needs the year)
     }
 
@@ -198,9 +215,11 @@ def _summary(rows: list[dict], deadline: date | None, rounds, results_by_round) 
 def _year_rows(year: int, schools: list[dict], titles, progress=None) -> tuple[list[dict], dict, list]:
     from app.plans.services import TRACKING_LABELS, deadline_cutoff
     from app.rounds.models import APPLICATION_STATE_LABELS
+    from app.summaries.services import TRACKING_LABELS as SUMMARY_LABELS
     from app.titles.models import HOME_KINDS, LEVELS, TIERS, TITLE_STATUSES
 
     plans = _plans(year)
+    summaries = _summaries(year)
     deadline = _deadline(year)
     cutoff = deadline_cutoff(deadline) if deadline else None
     apps: dict[int, list] = {}
@@ -232,11 +251,15 @@ def _year_rows(year: int, schools: list[dict], titles, progress=None) -> tuple[l
         held = titles_by_school.get(sid, [])
         dues = sorted(d for *_, d in held if d is not None)
         total_value = primary.get("total") if primary else None
+        summary_state, summary_first = summaries.get(sid, (None, None))
+        summary_status = _summary_status(summary_state)
         rows.append({
             **school,
             "plan_status": plan_status, "plan_status_label": str(TRACKING_LABELS[plan_status]),
             "submitted_on": _day(first_submitted), "approved_on": _day(approved_at) if plan_status == "approved" else "",
             "on_time": on_time,
+            "summary_status": summary_status, "summary_status_label": str(SUMMARY_LABELS[summary_status]),
+            "summary_submitted_on": _day(summary_first),
             "planned": int(planned or 0), "done": int(done or 0), "completion_rate": rate(int(done or 0), int(planned or 0)),
             "applications": len(school_apps),
             "applications_submitted": sum(1 for *_, s in school_apps if s != "draft"),
@@ -288,15 +311,19 @@ def fingerprint(year: int) -> str:
     from app.activities.models import ActivityRecord
     from app.plans.models import PlanDeadline, PlanVersion, ScheduledActivity, WorkPlan
     from app.rounds.models import Application, Round
+    from app.summaries.models import YearSummary, YearSummaryVersion
     from app.titles.models import Title, TitleEvent
     from tenants.models import School
 
-    parts = [f"v1|{year}"]
+    parts = [f"v2|{year}"]
     parts.append(db.session.execute(select(func.count(), func.max(WorkPlan.updated_at), func.max(WorkPlan.approved_at),
                                            func.max(WorkPlan.last_submitted_at))).one())
     parts.append(db.session.execute(select(func.count(), func.max(PlanVersion.submitted_at),
                                            func.max(PlanVersion.decided_at))).one())
     parts.append(db.session.execute(select(func.count(), func.sum(ScheduledActivity.id)).select_from(ScheduledActivity)).one())
+    parts.append(db.session.execute(select(YearSummary.status, func.count(), func.max(YearSummary.first_submitted_at),
+                                           func.max(YearSummary.accepted_at), func.sum(YearSummary.id))
+                                    .group_by(YearSummary.status).order_by(YearSummary.status)).all())
     parts.append(db.session.execute(select(func.count(), func.max(ActivityRecord.created_at), func.sum(ActivityRecord.id),
                                            func.count(ActivityRecord.scheduled_activity_id))).one())
     parts.append(db.session.execute(select(Application.status, func.count(), func.max(Application.last_submitted_at))

@@ -17,6 +17,7 @@ SCHOOL_COLUMNS = [  # header, key, width, number format
     ("计划状态", "plan_status_label", 10, None), ("首次提交日期", "submitted_on", 13, None),
     ("按时提交", "on_time_label", 10, None), ("通过日期", "approved_on", 13, None),
     ("计划活动数", "planned", 11, "0"), ("已完成活动数", "done", 12, "0"), ("计划完成率", "completion_rate", 11, PERCENT),
+    ("工作总结", "summary_status_label", 10, None), ("总结提交日期", "summary_submitted_on", 13, None),
     ("申报数", "applications", 8, "0"), ("已提交申报", "applications_submitted", 10, "0"),
     ("申报及状态", "applications_text", 30, None), ("综评总分", "total", 10, "0.00"), ("排名", "rank", 7, "0"),
     ("等次", "tier", 8, None), ("档次", "grade", 8, None), ("荣誉称号数", "titles_count", 10, "0"),
@@ -28,6 +29,7 @@ SUMMARY_LINES = [  # label, key, format
     ("通过率", "approved_rate", PERCENT), ("平均计划完成率", "completion_avg", PERCENT),
     ("申报数", "applications", "0"), ("已提交申报", "applications_submitted", "0"), ("有综评得分的学校", "scored", "0"),
     ("平均综评分", "score_avg", "0.00"), ("持有荣誉称号", "titles_held", "0"), ("年内到期复查", "reviews_due", "0"),
+    ("已提交工作总结", "summaries_submitted", "0"), ("工作总结已阅收", "summaries_accepted", "0"),
 ]
 
 

@@ -117,15 +117,16 @@ def render(figures: dict, progress=None) -> bytes:
             out.append(pdf.p("本年度尚无评定等次。", st.body, guard))
         out.append(PageBreak())
         out.append(pdf.heading("六、学校明细", st.h1, 0, guard))
-        rows = [["学校", "类型", "计划", "按时", "完成率", "申报", "总分", "排名", "等次", "荣誉称号", "复查"]]
+        rows = [["学校", "类型", "计划", "按时", "完成率", "总结", "申报", "总分", "排名", "等次", "荣誉称号", "复查"]]
         total = len(figures["schools"])
         for n, s in enumerate(figures["schools"], 1):
             rows.append([s["name"], s["kind_label"], s["plan_status_label"], on_time_label(s["on_time"]),
-                         pct(s["completion_rate"]), f"{s['applications_submitted']}/{s['applications']}",
+                         pct(s["completion_rate"]), s.get("summary_status_label") or "—",
+                         f"{s['applications_submitted']}/{s['applications']}",
                          "—" if s["total"] is None else f"{s['total']:.2f}", "—" if s["rank"] is None else str(s["rank"]),
                          s["tier"] or "—", s["titles"] or "—", s["review_due"] or "—"])
-        out.append(pdf.table(rows, st, guard=guard, widths=[30 * mm, 13 * mm, 12 * mm, 9 * mm, 14 * mm, 10 * mm,
-                                                            13 * mm, 9 * mm, 10 * mm, 32 * mm, 19 * mm]))
+        out.append(pdf.table(rows, st, guard=guard, widths=[25 * mm, 13 * mm, 12 * mm, 9 * mm, 14 * mm, 11 * mm,
+                                                            10 * mm, 13 * mm, 9 * mm, 10 * mm, 26 * mm, 19 * mm]))
         if progress:
             progress(total, total)
         return out
