@@ -33,7 +33,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or "sqlite:///jianjia.sqlite"
     # Alembic runs as the table owner; the app as a role that owns nothing (RLS applies).
     MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error logged with its traceback must not carry the values (phones, names)
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
     SECRET_KEY = os.environ.get("SECRET_KEY")
 

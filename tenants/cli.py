@@ -64,7 +64,9 @@ def offboard(district_slug, yes):
     if not yes:
         click.confirm(f"将永久删除 {district.name} 的全部数据和文件，确定吗？", abort=True)
     district_id, name = district.id, district.name
-    counts = provisioning.offboard(district, current_app.config["UPLOAD_FOLDER"])
+    from app.compilation.storage import root as artifact_root
+
+    counts = provisioning.offboard(district, current_app.config["UPLOAD_FOLDER"], artifact_root())
     _audit("district_offboarded", district_id, {"slug": district_slug, "name": name, "removed": counts,
                                                 "via": "cli"})
     db.session.commit()

@@ -51,8 +51,9 @@ def add_school(district: District, name: str, kind: str = "primary", *, code: st
     return school
 
 
-def offboard(district: District, upload_root: str) -> dict[str, int]:
-    """Remove every row and file of ``district``. Users left with no role anywhere go too.
+def offboard(district: District, upload_root: str, *other_roots: str) -> dict[str, int]:
+    """Remove every row and file of ``district`` (``<root>/<district id>`` under the upload root and
+    every other file root, e.g. compiled artifacts). Users left with no role anywhere go too.
 
     Returns the number of rows removed per table. The caller commits and audits.
     """
@@ -80,10 +81,11 @@ def offboard(district: District, upload_root: str) -> dict[str, int]:
         district_table = metadata.tables["district"]
         db.session.execute(delete(district_table).where(district_table.c.id == district.id))
         db.session.expunge_all()
-    folder = Path(upload_root) / str(district.id)
-    if folder.exists():
-        counts["files"] = sum(1 for p in folder.rglob("*") if p.is_file())
-        shutil.rmtree(folder)
+    for file_root in (upload_root, *other_roots):
+        folder = Path(file_root) / str(district.id)
+        if folder.exists():
+            counts["files"] = counts.get("files", 0) + sum(1 for p in folder.rglob("*") if p.is_file())
+            shutil.rmtree(folder)
     return counts
 
 

@@ -47,7 +47,9 @@ class UserForm(FlaskForm):
 
 class EditUserForm(FlaskForm):
     display_name = StringField(_l("姓名"), validators=[DataRequired(_l("请填写姓名")), Length(max=64)])
-    phone = StringField(_l("手机"), validators=[Optional(), PHONE])
+    # shown masked (138****1234); sent back unchanged it keeps the stored number
+    phone = StringField(_l("手机"), validators=[Optional(), Regexp(r"^1\d{10}$|^1\d\d\*{4}\d{4}$",
+                                                                  message=_l("请填写 11 位手机号码"))])
     email = StringField(_l("邮箱"), validators=[Optional(), Email(_l("邮箱格式不正确")), Length(max=120)])
     password = PasswordField(_l("重置密码"), validators=[Optional(), Length(min=8, max=128,
                                                                   message=_l("密码长度应为 8 到 128 个字符"))])

@@ -178,7 +178,11 @@ def create_user(data: dict) -> User:
 
 def update_user(user: User, data: dict) -> User:
     user.display_name = data["display_name"].strip() or user.username
-    user.phone = (data.get("phone") or "").strip()
+    phone = (data.get("phone") or "").strip()
+    if "*" in phone and phone != user.masked_phone:
+        raise AdminError(_("请填写 11 位手机号码"), field="phone")
+    if not (phone and phone == user.masked_phone):  # the form shows the masked number: unchanged keeps it
+        user.phone = phone
     user.email = (data.get("email") or "").strip()
     if data.get("password"):
         try:
@@ -203,3 +207,15 @@ def set_user_active(user: User, active: bool) -> None:
     if elsewhere:
         raise AdminError(_("该用户在其他区县也有角色，请改为撤销其在本区的角色"))
     accounts.set_active(user, active)
+
+
+def reveal_phone(user: User, actor: User, password: str) -> str:
+    """The full phone number of ``user``, after ``actor`` re-enters their own password (PIPL: a
+    sensitive read is re-authenticated and audited — the audit row names the field, never the value)."""
+    from app.accounts.passwords import verify_password
+
+    if not verify_password(actor.password_hash, password or ""):
+        record("unmask_refused", target=user, details={"field": "phone"}, commit=True)
+        raise AdminError(_("密码不正确，未显示完整号码"), field="password")
+    record("sensitive_read", target=user, details={"field": "phone"})
+    return user.phone or ""

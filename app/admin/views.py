@@ -123,6 +123,8 @@ def _user_or_404(user_id: int) -> User:
 def edit_user(user_id: int):
     user = _user_or_404(user_id)
     form = EditUserForm(obj=user)
+    if request.method == "GET":
+        form.phone.data = user.masked_phone  # masked on the server; see reveal_phone
     grant_form = GrantForm(prefix="grant")
     grant_form.school_id.choices = _school_choices()
     if form.validate_on_submit():
@@ -138,6 +140,20 @@ def edit_user(user_id: int):
     memberships = services.memberships_by_user([user.id]).get(user.id, [])
     return render_template("admin/user_edit.html", user=user, form=form, grant_form=grant_form,
                            memberships=memberships)
+
+
+@bp.route("/users/<int:user_id>/phone", methods=["POST"])
+@requires("district.manage")
+def reveal_phone(user_id: int):
+    """Show the full phone number once, after the current password; audited either way."""
+    user = _user_or_404(user_id)
+    try:
+        phone = services.reveal_phone(user, current_user, request.form.get("password", ""))
+        db.session.commit()
+    except services.AdminError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    return render_template("admin/user_phone.html", user=user, phone=phone)
 
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])

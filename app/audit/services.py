@@ -80,4 +80,6 @@ ACTION_LABELS = {
     "activity_file_added": N_("上传活动照片/附件"),
     "activity_file_deleted": N_("删除活动照片/附件"),
     "upload_rejected": N_("上传被拒绝"),
+    "sensitive_read": N_("查看完整个人信息"),
+    "unmask_refused": N_("查看完整个人信息被拒绝"),
 }
