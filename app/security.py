@@ -19,9 +19,21 @@ def add_headers(response):
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if current_user and current_user.is_authenticated and not request.path.startswith("/static/"):
+    if not request.path.startswith("/static/") and (response.status_code >= 400 or _authenticated()):
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _authenticated() -> bool:
+    """Whether the request has a logged-in user. Loading the user needs the database: when it is
+    down (the 503 page is being sent) the answer is "yes" — no-store is the safe side — instead of
+    an error raised here, after the error handlers, which would turn the Chinese 503 into a bare 500."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    try:
+        return bool(current_user and current_user.is_authenticated)
+    except (OperationalError, InterfaceError):
+        return True
 
 
 def safe_next(target: str | None) -> str | None:
