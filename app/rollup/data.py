@@ -323,6 +323,7 @@ def fingerprint(year: int) -> str:
     parts.append(db.session.execute(select(func.count(), func.sum(ScheduledActivity.id)).select_from(ScheduledActivity)).one())
     parts.append(db.session.execute(select(YearSummary.status, func.count(), func.max(YearSummary.first_submitted_at),
                                            func.max(YearSummary.accepted_at), func.sum(YearSummary.id))
+                                    .where(YearSummary.status != "draft")  # never submitted: shown as 未提交 either way
                                     .group_by(YearSummary.status).order_by(YearSummary.status)).all())
     parts.append(db.session.execute(select(func.count(), func.max(ActivityRecord.created_at), func.sum(ActivityRecord.id),
                                            func.count(ActivityRecord.scheduled_activity_id))).one())
