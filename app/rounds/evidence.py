@@ -32,6 +32,7 @@ import io
 import os
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from flask import current_app
@@ -252,7 +253,15 @@ def _check_pixels(width: int, height: int, label: str) -> None:
 
 def _office_parts_clean(data: bytes) -> None:
     """After the zip pre-check (sizes bounded): no XML part may declare a DOCTYPE or ENTITY
-    (OOXML never does; that is how XXE and billion-laughs files look)."""
+    (OOXML never does; that is how XXE and billion-laughs files look). A part that cannot be
+    decompressed (damaged, truncated, encrypted, an unknown method) is a refusal, not a crash."""
+    try:
+        _scan_office_parts(data)
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError, OSError):
+        raise EvidenceError(gettext("文件已损坏（压缩内容无法读取），已拒绝")) from None
+
+
+def _scan_office_parts(data: bytes) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for info in archive.infolist():
             if not info.filename.lower().endswith((".xml", ".rels")):
