@@ -8,7 +8,7 @@ VENV   ?= .venv
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test bench setup setup-test assets translations i18n migrate demo clean
+.PHONY: run test bench faults setup setup-test assets translations i18n migrate demo clean
 
 run: setup migrate demo
 	@HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) bash scripts/run.sh
@@ -31,6 +31,12 @@ i18n:
 bench: setup-test
 	@$(VENV)/bin/python -m pip install --quiet -e ".[test,perf]"
 	@$(VENV)/bin/python tests/perf/bench.py $(ARGS)
+
+# Fault injection (issue 8): gunicorn + RQ worker on a scratch PostgreSQL database and a private Redis
+# (port 6390); Redis flushed and restarted, the worker SIGKILLed and PostgreSQL restarted during a
+# submission surge. Writes tests/faults/RESULTS.md.
+faults: setup-test
+	@$(VENV)/bin/python tests/faults/run.py $(ARGS)
 
 migrate:
 	@$(VENV)/bin/flask --app app db upgrade
