@@ -35,4 +35,7 @@ def register_api(app):
     from app.titles import api as titles_api
 
     api.register_blueprint(titles_api.blp)
+    from app.summaries import api as summaries_api
+
+    api.register_blueprint(summaries_api.blp)
     return api
