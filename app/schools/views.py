@@ -19,7 +19,10 @@ def home():
     from app.titles import services as titles
     from app.titles.views import LABELS as title_labels
 
+    from app.summaries import services as summaries
+
     return render_template("schools/home.html", school=g.school, people=people, activity_year=year,
+                           year_summary=summaries.get_summary(g.school.id, year),
                            activity_completion=activities.completion_for_school(g.school.id, year),
                            titles=titles.school_titles(g.school.id),
                            title_exemplars=titles.school_exemplars(g.school.id), **title_labels)

@@ -38,6 +38,12 @@ def test_chair_writes_saves_and_submits(app, world, login_as):
     assert response.status_code == 302
     page = client.get(_url(world)).get_data(as_text=True)
     assert "已提交第 1 版" in page and 'id="summary-form"' not in page
+    home = client.get(f"/d/d1/s/{world.s1a}/").get_data(as_text=True)
+    from app.activities.services import current_year
+
+    assert 'id="home-summary-link"' in home  # the school home shows this year's summary
+    if current_year() == YEAR:
+        assert re.search(r'id="home-summary-status">已提交<', home)
     assert "材料汇编生成中" in page and "job-progress" in page  # the dossier compiles in the background
     assert _status(app, world) == "submitted"
     # editing while submitted is refused with a Chinese message, nothing changes
