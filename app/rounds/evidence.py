@@ -257,6 +257,8 @@ def _office_parts_clean(data: bytes) -> None:
     decompressed (damaged, truncated, encrypted, an unknown method) is a refusal, not a crash."""
     try:
         _scan_office_parts(data)
+    except EvidenceError:
+        raise
     except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError, OSError):
         raise EvidenceError(gettext("文件已损坏（压缩内容无法读取），已拒绝")) from None
 
