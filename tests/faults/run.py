@@ -338,6 +338,8 @@ def one_school(tally: Tally, school: dict, info: dict) -> None:
             and submitted.headers.get("Location", "").rstrip("/").endswith(f"/rounds/{info['round']}"):
         with tally.lock:
             tally.accepted_apps.add(school["school"])
+        # follow the redirect like a browser: the flash message is shown (and consumed) there
+        retrying(tally, "application page", lambda: session.get(f"{base}/", timeout=30))
     for plan in school.get("plans", []):
         url = f"{BASE}/d/{SLUG}/s/{school['school']}/plans/{plan['year']}"
         done = retrying(tally, "plan submit", lambda: session.post(
