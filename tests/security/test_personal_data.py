@@ -261,3 +261,21 @@ def test_offboarding_a_generated_district_leaves_no_row_in_any_tenant_table_and_
     assert os.path.exists(keep) and rows_of(world.d1) == others_before
     [(_, details, _)] = _events(app, "district_offboarded")
     assert details["removed"]["files"] == 2
+
+
+# --- the maskers (row 38: hypothesis on mask()) -------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"1[3-9]\d{9}", fullmatch=True), st.from_regex(r"\d{17}[\dX]", fullmatch=True),
+       st.text(max_size=30))
+def test_maskers_never_reveal_a_whole_number(phone, id_number, junk):
+    masked_phone, masked_id = privacy.mask_phone(phone), privacy.mask_id_number(id_number)
+    assert masked_phone == phone[:3] + "****" + phone[-4:] and not privacy.PHONE_RE.search(masked_phone)
+    assert masked_id == id_number[:6] + "********" + id_number[-4:] and not privacy.ID_NUMBER_RE.search(masked_id)
+    for value in (junk, junk + phone, phone + junk):
+        out = privacy.mask_phone(value)
+        assert phone not in out or len(value) < 11
