@@ -389,3 +389,34 @@ def test_bad_json_to_api_endpoints(app, world, login_as):
 
     api()
     tally.report()
+
+
+# --- objection files (results 公示) ------------------------------------------------------------------
+
+from tests.results.test_views import _publish, _school_url, fake, setup  # noqa: E402,F401 - fixtures
+
+
+def test_bad_objection_files(app, world, login_as, setup):  # noqa: F811
+    from app.results.models import Objection, ObjectionFile
+
+    _publish(login_as("d1admin"), setup)
+    chair = login_as("chair1b")
+    url = _school_url(world, setup, "s1b", "objections")
+    tally = Tally("objection files")
+    for name, data in bad_files(N, seed=6) + [("超大.pdf", files.pdf(b"0" * (26 * MB)))]:
+        before = (_count(app, world.d1, Objection), _count(app, world.d1, ObjectionFile))
+        stored = _files_under(app)
+        response = post(chair, url, {"reason": "材料有误", "file": (io.BytesIO(data), name)},
+                        content_type="multipart/form-data")
+        after = (_count(app, world.d1, Objection), _count(app, world.d1, ObjectionFile))
+        if _crashed(response):
+            tally.add("crashed")
+        elif after == before:
+            tally.add("rejected")
+            assert _files_under(app) == stored, f"a refused objection left files behind: {name!r}"
+        else:
+            tally.add("accepted")
+            # the objection is filed; an EMPTY attachment is dropped by design (services.file_objection)
+            assert after[0] == before[0] + 1 and after[1] - before[1] == len(_files_under(app) - stored), name
+            assert after[1] == before[1] + 1 or not data, repr(name)
+    tally.report()
