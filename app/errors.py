@@ -25,6 +25,9 @@ def _wants_json() -> bool:
 
 
 def register(app):
+    from app.privacy import install_log_redaction
+
+    install_log_redaction()  # error logs carry tracebacks: no phone or ID number in them
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = exc.code or 500

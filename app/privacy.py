@@ -72,6 +72,40 @@ def mask_id_number(value: str | None) -> str:
     return "****" if v else ""
 
 
+def redact(text: str) -> str:
+    """``text`` with every phone and ID number masked."""
+    text = ID_NUMBER_RE.sub(lambda m: mask_id_number(m.group()), text)
+    return PHONE_RE.sub(lambda m: mask_phone(m.group()), text)
+
+
+def install_log_redaction() -> None:
+    """Mask phone and ID numbers in every log record of the process, message and traceback alike
+    (checklist row 35). SQL parameters are hidden by the engine (hide_parameters), but PostgreSQL
+    itself puts the failing row into its error text ("DETAIL: Failing row contains (…)"), which a
+    logged traceback would carry. Installed once per process; idempotent."""
+    import logging
+
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "jianjia_redacts", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a record that cannot format is left to the handler
+            return record
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return record
+
+    factory.jianjia_redacts = True
+    logging.setLogRecordFactory(factory)
+
+
 def purge(now: datetime | None = None, config: dict | None = None) -> dict[str, int]:
     """Delete what is past its retention period. Returns counts per kind. Commits."""
     from flask import current_app
