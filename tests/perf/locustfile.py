@@ -61,6 +61,8 @@ class Visitor(HttpUser):
                                   catch_response=True) as response:
                 if response.status_code >= 400:
                     response.failure(f"HTTP {response.status_code}")
+                elif "text-danger" in response.text:  # the save answered with a validation message
+                    response.failure("not saved")
         elif kind == "surge":
             self._surge()
 

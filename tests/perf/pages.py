@@ -77,6 +77,6 @@ def compile_rollup(district_id: int, year: int) -> str:
 
     with tenant_scope(Scope.district(district_id)):
         run = rollup.submit(year, None)
-        run_id = run.id
+        run_id, finished, status = run.id, run.finished, run.status
         db.session.commit()
-    return jobs.execute(district_id, run_id)
+    return status if finished else jobs.execute(district_id, run_id)
