@@ -108,6 +108,40 @@ def _best(fn, times: int) -> float:
     return best
 
 
+def _check_floor(rows, district_ids, year) -> list[str]:
+    """The floor computes what collect computes: compare the district figures of both years for
+    a few districts (off the clock). Returns the differences (none expected)."""
+    from app.extensions import db
+    from app.rollup import data
+    from tenants.scope import Scope, tenant_scope
+
+    totals = {(r.district_id, r.year): r for r in rows if r.school_id is None and r.kind is None}
+    problems = []
+    for district_id in district_ids:
+        with tenant_scope(Scope.district(district_id)):
+            figures = data.collect(year)
+            db.session.rollback()
+        for summary, y in ((figures["summary"], year), (figures["previous"], year - 1)):
+            floor = totals[(district_id, y)]
+            bands = [floor.band_none, floor.band_0_49, floor.band_50_79, floor.band_80_99, floor.band_100]
+            pairs = {"schools": (summary["schools"], floor.schools), "filed": (summary["filed"], floor.filed),
+                     "approved": (summary["approved"], floor.approved),
+                     "applications": (summary["applications"], floor.applications),
+                     "applications_submitted": (summary["applications_submitted"], floor.applications_submitted),
+                     "titles_held": (summary["titles_held"], floor.titles_held),
+                     "bands": ([b["count"] for b in summary["completion_distribution"]], bands)}
+            if summary["filed_on_time"] is not None:
+                pairs["on_time"] = (summary["filed_on_time"], floor.on_time)
+            if "summaries_submitted" in summary:
+                pairs["summaries_submitted"] = (summary["summaries_submitted"], floor.summaries_submitted)
+                pairs["summaries_accepted"] = (summary["summaries_accepted"], floor.summaries_accepted)
+            problems += [f"{district_id}/{y} {name}: collect {a} floor {b}" for name, (a, b) in pairs.items() if a != b]
+            a, b = summary["completion_avg"], floor.completion_avg
+            if (a is None) != (b is None) or (a is not None and abs(a - float(b)) > 0.00011):
+                problems.append(f"{district_id}/{y} completion_avg: collect {a} floor {b}")
+    return problems
+
+
 def main() -> None:
     from sqlalchemy import select, text
 
@@ -146,6 +180,7 @@ def main() -> None:
                 floor_s = _best(floor, 3)
                 db.session.rollback()
             per_school_rows = sum(1 for r in rows if r.school_id is not None)
+            mismatches = _check_floor(rows, ids[:3], year)
 
             def compute():
                 for district_id in ids:
@@ -164,7 +199,7 @@ def main() -> None:
                 statuses.append(jobs.execute(district_id, run_id))
                 total_s += time.perf_counter() - started
             out[label] = {"schools": schools, "districts": len(ids), "floor_s": floor_s, "floor_rows": len(rows),
-                          "floor_school_rows": per_school_rows, "compute_s": compute_s, "total_s": total_s,
+                          "floor_school_rows": per_school_rows, "floor_mismatches": mismatches, "compute_s": compute_s, "total_s": total_s,
                           "job_statuses": sorted(set(statuses))}
             print(f"[rollup] {label}: {out[label]}", file=sys.stderr, flush=True)
     print(json.dumps(out))
