@@ -349,7 +349,7 @@ def one_school(tally: Tally, school: dict, info: dict) -> None:
             if any(kind == "success" and "已提交第" in text for kind, text in flashed):
                 tally.accepted_plans.add((school["school"], plan["year"]))
             else:
-                tally.plan_refusals[" ".join(text.split())[:80] if flashed else "no message"] += 1
+                tally.plan_refusals[" ".join(flashed[-1][1].split())[:80] if flashed else "no message"] += 1
 
 
 def probe(tally: Tally, stop: threading.Event, session_cookies: dict) -> None:
