@@ -40,7 +40,17 @@ def show(year: int):
     figures = services.figures(st.artifact) if st.artifact else None
     files = services.files(year, st.artifact.fingerprint) if st.artifact else {}
     return render_template("rollup/show.html", year=year, st=st, figures=figures, files=files, pct=data.pct,
-                           chart=services.dashboard(figures) if figures else None)
+                           chart=services.dashboard(figures) if figures else None, labels=_row_labels(figures))
+
+
+def _row_labels(figures: dict | None) -> dict:
+    """The run-time labels of the school rows, each translated once (a district has hundreds of
+    rows but a handful of distinct kinds and states)."""
+    from app.i18n import translate
+
+    values = {r.get(key) for r in (figures or {}).get("schools", [])
+              for key in ("kind_label", "plan_status_label", "summary_status_label")}
+    return {value: translate(value) for value in values if value}
 
 
 @bp.route("/<int:year>/compile", methods=["POST"])
