@@ -66,6 +66,23 @@ def register(app):
     for exc_class in (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError):
         app.register_error_handler(exc_class, dependency_down)
 
+    @app.teardown_appcontext
+    def remove_session_quietly(exc):
+        # Runs before Flask-SQLAlchemy's own teardown (registered earlier, teardowns run in reverse).
+        # When PostgreSQL restarts, the end-of-request ROLLBACK on the dead connection raises —
+        # after every error handler, so the user would get the server's bare 500 instead of the
+        # Chinese 503 already produced (found by tests/faults/run.py). Drop the connection instead.
+        from app.extensions import db
+
+        try:
+            db.session.remove()
+        except (OperationalError, InterfaceError):
+            try:
+                db.session.invalidate()
+            except Exception:  # noqa: BLE001 - the connection is gone either way
+                pass
+            db.session.registry.clear()
+
     @app.errorhandler(TenantScopeError)
     def scope_error(exc):
         app.logger.error("tenant scope violation: %s", exc)

@@ -316,12 +316,15 @@ def one_school(tally: Tally, school: dict, info: dict) -> None:
 
     session = requests.Session()
     n = int(school["code"][1:])
-    login = retrying(tally, "login page", lambda: session.get(f"{BASE}/login", timeout=30))
-    if login is None:
-        return
-    response = retrying(tally, "login", lambda: session.post(
-        f"{BASE}/login", data={"csrf_token": csrf(login.text), "username": f"{SLUG}_c{n}", "password": PASSWORD},
-        allow_redirects=False, timeout=30))
+    for _attempt in range(5):  # "page expired" (400) after an outage: reload the login page, as a user would
+        login = retrying(tally, "login page", lambda: session.get(f"{BASE}/login", timeout=30))
+        if login is None:
+            return
+        response = retrying(tally, "login", lambda: session.post(
+            f"{BASE}/login", data={"csrf_token": csrf(login.text), "username": f"{SLUG}_c{n}", "password": PASSWORD},
+            allow_redirects=False, timeout=30))
+        if response is None or response.status_code != 400:
+            break
     if response is None or response.status_code != 302:
         return
     base = f"{BASE}/d/{SLUG}/s/{school['school']}/rounds/{info['round']}"

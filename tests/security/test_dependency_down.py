@@ -31,3 +31,25 @@ def test_database_gone_while_loading_the_user_is_a_chinese_503(app, world, login
         assert DEPENDENCY_DOWN in body
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_dead_connection_at_the_end_of_the_request_is_not_a_bare_500(app, world, login_as, monkeypatch):
+    """PostgreSQL restarted while the request ran: the ROLLBACK of the request's teardown fails too.
+    The teardown must not raise (it runs after the error handlers)."""
+    from sqlalchemy.orm import Session
+
+    client = login_as("d1admin")
+    real_close = Session.close
+    calls = []
+
+    def dead_close(self):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("ROLLBACK", {}, Exception("terminating connection due to administrator command"))
+        return real_close(self)
+
+    monkeypatch.setattr(Session, "close", dead_close)
+    response = client.get("/d/d1/")
+    assert response.status_code == 200 and calls  # the page was answered, the teardown swallowed the error
+    monkeypatch.undo()
+    assert client.get("/d/d1/").status_code == 200  # and the next request gets a working session
