@@ -17,7 +17,9 @@ MESSAGES = {
     500: N_("服务器内部错误，我们已记录此问题"),
     503: N_("系统暂时不可用，请稍后再试"),
 }
-DEPENDENCY_DOWN = N_("数据库或后台服务暂时无法连接，您的操作未完成，请稍后再试")
+# "may not have completed": the fault runs showed a commit can succeed just before the connection
+# drops (the answer is then a 503 although the submission is stored) — the page must not say it failed.
+DEPENDENCY_DOWN = N_("数据库或后台服务暂时无法连接，操作可能未完成，请稍后刷新页面查看后再试")
 
 
 def _wants_json() -> bool:
