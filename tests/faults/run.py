@@ -14,7 +14,7 @@ Not part of the normal test run (pytest collects no ``test_*`` here). What it do
    other database of the cluster (polled for up to 10 minutes, else skipped and reported);
 5. afterwards: the worker is stopped, the sweeper runs (stale runs reset, as 15 minutes later), a new
    worker drains the queue, and the figures are checked and printed (and written to
-   ``tests/faults/RESULTS.md``): submissions accepted (2xx/3xx to the application page) = stored, every
+   ``tests/faults/RESULTS.md``): every submission accepted (302 to the application page) is stored, every
    dossier job done once in effect, 0 duplicates, and every error answer during the outages a Chinese
    503 page or JSON, never a traceback.
 
@@ -528,14 +528,15 @@ def main() -> int:
                       job_attempts=after["job_attempts"], duplicates=after["duplicate_jobs"],
                       dossier_jobs=dossier_jobs, plan_jobs=plan_jobs)
         checks = {
-            "accepted = stored (applications)": accepted == new_submitted == new_snapshots
-            and not report["accepted_not_stored"],
+            # every acknowledged (302) submission is stored; a submission may also be stored although its
+            # answer was a 503 (committed just before the connection dropped): the retry shows it submitted
+            "accepted ⊆ stored (applications)": not report["accepted_not_stored"] and new_submitted == new_snapshots,
             "accepted = stored (plans)": accepted_plans == new_versions,
             "every job done": set(after["jobs"]) == {k for k in after["jobs"] if k.endswith(":done")},
             "application dossier jobs = stored": dossier_jobs.get("done", 0) >= new_submitted,
             "no duplicate job": after["duplicate_jobs"] == 0,
             "no traceback, every 5xx the Chinese 503": not tally.bad,
-            "every school submitted": accepted == len(schools),
+            "every school's application stored": new_submitted == len(schools),
         }
         report["checks"] = checks
         report["events"] = EVENTS[:]
