@@ -939,33 +939,49 @@ def _gate_indicators(round_: Round) -> list[Indicator]:
         Indicator.rubric_id == round_.rubric_id, (Indicator.veto.is_(True)) | (Indicator.must_pass.is_(True)))))
 
 
-def submitted_sheets(round_: Round) -> dict[int, dict[int, dict[int, Inputs]]]:
-    """application id → assessor id → indicator id → Inputs, from SUBMITTED sheets only (3 queries).
-    For veto / must-pass indicators ``passed`` is False where this assessor raised a finding
-    that was not dismissed, else True: the engine shows it as raised; only ``confirmed_gates``
-    count."""
-    sheets = {a.id: a for a in db.session.scalars(select(Assignment).where(
-        Assignment.round_id == round_.id, Assignment.status == SHEET_SUBMITTED))}
-    result: dict = defaultdict(lambda: defaultdict(dict))
-    for a in sheets.values():
-        result[a.application_id][a.assessor_id]  # an empty submitted sheet still appears
-    if not sheets:
+def _submitted_assignments(round_: Round) -> list[tuple]:
+    """(id, application_id, assessor_id, comment) of the round's SUBMITTED sheets, as plain tuples
+    (in the database's order, as ``submitted_sheets`` always read them)."""
+    return [tuple(r) for r in db.session.execute(
+        select(Assignment.id, Assignment.application_id, Assignment.assessor_id, Assignment.comment)
+        .where(Assignment.round_id == round_.id, Assignment.status == SHEET_SUBMITTED))]
+
+
+def submitted_sheets(round_: Round, *, assignments: list[tuple] | None = None) -> dict[int, dict[int, dict[int, Inputs]]]:
+    """application id → assessor id → indicator id → Inputs, from SUBMITTED sheets only (at most 4
+    queries; one fewer with ``assignments`` from ``_submitted_assignments``). Scores are read as
+    plain column tuples, not ORM entities (~150,000 rows at 500 schools). For veto / must-pass
+    indicators ``passed`` is False where this assessor raised a finding that was not dismissed,
+    else True: the engine shows it as raised; only ``confirmed_gates`` count."""
+    if assignments is None:
+        assignments = _submitted_assignments(round_)
+    if not assignments:
         return {}
-    for s in db.session.scalars(select(AssessorScore).join(
-            Assignment, (Assignment.district_id == AssessorScore.district_id) & (Assignment.id == AssessorScore.assignment_id))
+    result: dict = {}
+    by_sheet = {}
+    for a_id, app_id, assessor_id, _comment in assignments:
+        # an empty submitted sheet still appears
+        by_sheet[a_id] = result.setdefault(app_id, {}).setdefault(assessor_id, {})
+    for a_id, indicator_id, points, units, rate in db.session.execute(
+            select(AssessorScore.assignment_id, AssessorScore.indicator_id, AssessorScore.points,
+                   AssessorScore.units, AssessorScore.rate)
+            .join(Assignment, (Assignment.district_id == AssessorScore.district_id)
+                  & (Assignment.id == AssessorScore.assignment_id))
             .where(Assignment.round_id == round_.id, Assignment.status == SHEET_SUBMITTED)):
-        a = sheets[s.assignment_id]
-        result[a.application_id][a.assessor_id][s.indicator_id] = score_inputs(s)
-    gates = _gate_indicators(round_)
-    raised = {(f.application_id, f.raised_by_assessor_id, f.indicator_id) for f in db.session.scalars(
-        select(Finding).where(Finding.round_id == round_.id, Finding.status != FINDING_DISMISSED))}
-    for a in sheets.values():
-        sheet = result[a.application_id][a.assessor_id]
+        sheet = by_sheet.get(a_id)
+        if sheet is not None:
+            sheet[indicator_id] = Inputs(points=points, units=units, rate=rate)
+    gates = [g.id for g in _gate_indicators(round_)]
+    raised = {tuple(r) for r in db.session.execute(
+        select(Finding.application_id, Finding.raised_by_assessor_id, Finding.indicator_id)
+        .where(Finding.round_id == round_.id, Finding.status != FINDING_DISMISSED))}
+    for a_id, app_id, assessor_id, _comment in assignments:
+        sheet = by_sheet[a_id]
         for g in gates:
-            current = sheet.get(g.id) or Inputs()
-            passed = (a.application_id, a.assessor_id, g.id) not in raised
-            sheet[g.id] = Inputs(points=current.points, units=current.units, rate=current.rate, passed=passed)
-    return {app_id: dict(by_assessor) for app_id, by_assessor in result.items()}
+            current = sheet.get(g) or Inputs()
+            sheet[g] = Inputs(points=current.points, units=current.units, rate=current.rate,
+                              passed=(app_id, assessor_id, g) not in raised)
+    return result
 
 
 def confirmed_gates(round_: Round) -> dict[int, tuple[set[int], set[int]]]:
@@ -994,24 +1010,70 @@ def assessor_names(round_: Round) -> dict[int, str]:
     return {i: (display or username) for i, display, username in rows}
 
 
-def sheet_comments(round_: Round) -> dict[int, list[dict]]:
-    names = assessor_names(round_)
-    sheets = {a.id: a for a in db.session.scalars(select(Assignment).where(
-        Assignment.round_id == round_.id, Assignment.status == SHEET_SUBMITTED).order_by(Assignment.id))}
-    result: dict = defaultdict(list)
-    if not sheets:
+def sheet_comments(round_: Round, *, names: dict | None = None,
+                   assignments: list[tuple] | None = None) -> dict[int, list[dict]]:
+    """application id → the assessors' comments of SUBMITTED sheets: each sheet's overall comment
+    (by sheet), then the per-indicator ones (by sheet, indicator). Only the score rows that carry a
+    comment are read, as plain tuples."""
+    if names is None:
+        names = assessor_names(round_)
+    if assignments is None:
+        assignments = _submitted_assignments(round_)
+    if not assignments:
         return {}
-    for a in sheets.values():
-        if a.comment.strip():
-            result[a.application_id].append({"assessor_id": a.assessor_id, "assessor": names.get(a.assessor_id, ""),
-                                             "indicator_id": None, "comment": a.comment.strip()})
-    for s in db.session.scalars(select(AssessorScore).where(AssessorScore.assignment_id.in_(list(sheets)))
-                                .order_by(AssessorScore.assignment_id, AssessorScore.indicator_id)):
-        if s.comment.strip() and s.comment != "上级提供数据":
-            a = sheets[s.assignment_id]
-            result[a.application_id].append({"assessor_id": a.assessor_id, "assessor": names.get(a.assessor_id, ""),
-                                             "indicator_id": s.indicator_id, "comment": s.comment.strip()})
+    ordered = sorted(assignments)
+    sheets = {a[0]: a for a in ordered}
+    result: dict = defaultdict(list)
+    for _a_id, app_id, assessor_id, comment in ordered:
+        if comment.strip():
+            result[app_id].append({"assessor_id": assessor_id, "assessor": names.get(assessor_id, ""),
+                                   "indicator_id": None, "comment": comment.strip()})
+    for a_id, indicator_id, comment in db.session.execute(
+            select(AssessorScore.assignment_id, AssessorScore.indicator_id, AssessorScore.comment)
+            .join(Assignment, (Assignment.district_id == AssessorScore.district_id)
+                  & (Assignment.id == AssessorScore.assignment_id))
+            .where(Assignment.round_id == round_.id, Assignment.status == SHEET_SUBMITTED,
+                   AssessorScore.comment != "", AssessorScore.comment != "上级提供数据")
+            .order_by(AssessorScore.assignment_id, AssessorScore.indicator_id)):
+        if comment.strip() and a_id in sheets:
+            _a_id, app_id, assessor_id, _comment = sheets[a_id]
+            result[app_id].append({"assessor_id": assessor_id, "assessor": names.get(assessor_id, ""),
+                                   "indicator_id": indicator_id, "comment": comment.strip()})
     return dict(result)
+
+
+def calibration_inputs(round_: Round) -> dict:
+    """Everything the calibration reads from the assessments, loading the submitted sheets once:
+    {"sheets", "comments", "names", "gates", "pending"} as the functions of the same names return."""
+    names = assessor_names(round_)
+    assignments = _submitted_assignments(round_)
+    return {"sheets": submitted_sheets(round_, assignments=assignments),
+            "comments": sheet_comments(round_, names=names, assignments=assignments),
+            "names": names, "gates": confirmed_gates(round_), "pending": unconfirmed_findings(round_)}
+
+
+def inputs_fingerprint(round_: Round) -> tuple:
+    """A cheap summary that changes whenever an assessment input of the calibration changes: the
+    submitted sheets (count, ids, submission and save times, comments' length), their scores
+    (count, last save, sums of every input and of the comments' length), the findings (every
+    id/status) and the assessors' names. Used to key a cache of the calibration (4 queries)."""
+    sheets = tuple(db.session.execute(
+        select(func.count(Assignment.id), func.sum(Assignment.id), func.sum(Assignment.assessor_id),
+               func.max(Assignment.submitted_at), func.max(Assignment.updated_at),
+               func.sum(func.length(Assignment.comment)), func.sum(Assignment.reopened_count))
+        .where(Assignment.round_id == round_.id, Assignment.status == SHEET_SUBMITTED)).one())
+    scores = tuple(db.session.execute(
+        select(func.count(AssessorScore.id), func.max(AssessorScore.updated_at), func.sum(AssessorScore.points),
+               func.sum(AssessorScore.units), func.sum(AssessorScore.rate), func.sum(AssessorScore.indicator_id),
+               func.sum(func.length(AssessorScore.comment)))
+        .join(Assignment, (Assignment.district_id == AssessorScore.district_id)
+              & (Assignment.id == AssessorScore.assignment_id))
+        .where(Assignment.round_id == round_.id, Assignment.status == SHEET_SUBMITTED)).one())
+    findings = tuple(tuple(r) for r in db.session.execute(
+        select(Finding.id, Finding.application_id, Finding.indicator_id, Finding.kind, Finding.status,
+               Finding.raised_by_assessor_id).where(Finding.round_id == round_.id).order_by(Finding.id)))
+    names = tuple(sorted(assessor_names(round_).items()))
+    return sheets, scores, findings, names
 
 
 def sheet_progress(round_: Round) -> dict:

@@ -49,6 +49,7 @@ Rules, decided here and tested in tests/results/test_aggregation.py:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Hashable, Iterable, Mapping
@@ -71,9 +72,27 @@ class AggregationError(ValueError):
     """Inputs that cannot be aggregated under the round's rules (message in Chinese)."""
 
 
+_FMT_MEMO: dict = {}
+_FMT_MEMO_MAX = 50_000
+
+
 def fmt(value) -> str:
     """A number as shown everywhere: two decimals."""
-    return "—" if value is None else str(q2(D(value)))
+    if value is None:
+        return "—"
+    if type(value) is Decimal and value:  # equal non-zero Decimals print alike (zero: "-0.00" ≠ "0.00")
+        try:
+            return _FMT_MEMO[value]
+        except KeyError:
+            pass
+        except TypeError:  # a signalling NaN is not hashable
+            return str(q2(D(value)))
+        text = str(q2(value))
+        if len(_FMT_MEMO) >= _FMT_MEMO_MAX:
+            _FMT_MEMO.clear()
+        _FMT_MEMO[value] = text
+        return text
+    return str(q2(D(value)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,29 +124,35 @@ def aggregate(values: Iterable, method: str) -> Decimal:
 
 def _aggregate(values: list[Decimal], method: str) -> tuple[Decimal, str]:
     """(result, the formula as text)."""
+    result, formula = _aggregate_lazy(values, method)
+    return result, formula()
+
+
+def _aggregate_lazy(values: list[Decimal], method: str):
+    """(result, a function giving the formula as text): the text is built only when shown."""
     _check_method(method)
     if not values:
         raise AggregationError("没有可汇总的分数")
     ordered = sorted(values)
     if method == MEAN:
         result = q2(sum(values, ZERO) / len(values))
-        return result, f"({' + '.join(fmt(v) for v in values)}) ÷ {len(values)} = {fmt(result)}"
+        return result, lambda: f"({' + '.join(fmt(v) for v in values)}) ÷ {len(values)} = {fmt(result)}"
     if method == MEDIAN:
         n = len(ordered)
-        listed = "、".join(fmt(v) for v in ordered)
         if n % 2:
             result = q2(ordered[n // 2])
-            return result, f"从小到大 {listed}，取中间值 = {fmt(result)}"
+            return result, lambda: f"从小到大 {'、'.join(fmt(v) for v in ordered)}，取中间值 = {fmt(result)}"
         low, high = ordered[n // 2 - 1], ordered[n // 2]
         result = q2((low + high) / 2)
-        return result, f"从小到大 {listed}，取中间两数 ({fmt(low)} + {fmt(high)}) ÷ 2 = {fmt(result)}"
+        return result, lambda: (f"从小到大 {'、'.join(fmt(v) for v in ordered)}，"
+                                f"取中间两数 ({fmt(low)} + {fmt(high)}) ÷ 2 = {fmt(result)}")
     if len(values) < TRIM_MINIMUM:
         raise AggregationError(f"去掉最高最低分后平均需要至少 {TRIM_MINIMUM} 位评审的分数，现只有 {len(values)} 份："
                                f"请等待其余评审提交，或由区教育工会改用平均分、中位数")
     kept = ordered[1:-1]
     result = q2(sum(kept, ZERO) / len(kept))
-    return result, (f"去掉最高 {fmt(ordered[-1])}、最低 {fmt(ordered[0])}，"
-                    f"({' + '.join(fmt(v) for v in kept)}) ÷ {len(kept)} = {fmt(result)}")
+    return result, lambda: (f"去掉最高 {fmt(ordered[-1])}、最低 {fmt(ordered[0])}，"
+                            f"({' + '.join(fmt(v) for v in kept)}) ÷ {len(kept)} = {fmt(result)}")
 
 
 @dataclass(frozen=True)
@@ -162,31 +187,62 @@ def spread(values: Iterable) -> Spread | None:
 # Traceable numbers
 
 
-@dataclass(frozen=True)
 class Figure:
-    """One number with the inputs it came from and how (for "open this number")."""
+    """One number with the inputs it came from and how (for "open this number").
 
-    label: str
-    value: Decimal | None
-    formula: str = ""
-    inputs: tuple["Figure", ...] = ()
-    notes: tuple[str, ...] = ()
+    ``formula`` may be given as a function returning the text: it is then built the first time it
+    is read (most figures are never opened), and kept. ``explain()`` is kept too. A Figure is not
+    changed after it is made (treat it as frozen)."""
+
+    __slots__ = ("label", "value", "_formula", "inputs", "notes", "_explained")
+
+    def __init__(self, label: str, value: Decimal | None, formula="", inputs: tuple = (), notes: tuple = ()):
+        self.label = label
+        self.value = value
+        self._formula = formula
+        self.inputs = inputs
+        self.notes = notes
+        self._explained = None
+
+    @property
+    def formula(self) -> str:
+        formula = self._formula
+        if not isinstance(formula, str):
+            formula = self._formula = formula()
+        return formula
+
+    def _key(self) -> tuple:
+        return self.label, self.value, self.formula, self.inputs, self.notes
+
+    def __eq__(self, other) -> bool:
+        return self._key() == other._key() if isinstance(other, Figure) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Figure(label={self.label!r}, value={self.value!r}, formula={self.formula!r}, "
+                f"inputs={self.inputs!r}, notes={self.notes!r})")
 
     def explain(self) -> str:
         """The number, its formula and, indented below, every input down to what a rater entered."""
-        lines: list[str] = []
-        self._lines(lines, 0)
-        return "\n".join(lines)
+        if self._explained is None:
+            lines: list[str] = []
+            self._lines(lines, "")
+            self._explained = "\n".join(lines)
+        return self._explained
 
-    def _lines(self, out: list[str], depth: int) -> None:
-        pad = "  " * depth
+    def _lines(self, out: list[str], pad: str) -> None:
         out.append(f"{pad}{self.label} = {fmt(self.value)}")
-        if self.formula:
-            out.append(f"{pad}  {'算式' if self.inputs else '依据'}：{self.formula}")
+        formula = self.formula
+        if formula:
+            out.append(f"{pad}  {'算式' if self.inputs else '依据'}：{formula}")
         for note in self.notes:
             out.append(f"{pad}  说明：{note}")
-        for child in self.inputs:
-            child._lines(out, depth + 1)
+        if self.inputs:
+            deeper = pad + "  "
+            for child in self.inputs:
+                child._lines(out, deeper)
 
     def as_dict(self) -> dict:
         return {"label": self.label, "value": None if self.value is None else fmt(self.value),
@@ -257,7 +313,9 @@ class Weights:
         return cls(self_=values["self"], assessor=values["assessor"], peer=values["peer"])
 
     def get(self, key: str) -> Decimal:
-        return {"self": self.self_, "assessor": self.assessor, "peer": self.peer}[key]
+        if key not in WEIGHT_KEYS:
+            raise KeyError(key)
+        return getattr(self, "self_" if key == "self" else key)
 
     def describe(self) -> str:
         return " + ".join(f"{WEIGHT_LABELS[k]} {_pct(self.get(k))}" for k in WEIGHT_KEYS if self.get(k))
@@ -312,6 +370,7 @@ class CombinedScore:
     raised_vetoes: tuple = ()         # raised by a rater, not confirmed
     raised_must_pass: tuple = ()
     figure: Figure = field(default=None)
+    texts: dict = field(default_factory=dict, repr=False, compare=False)  # explanations, kept once built
 
     @property
     def gates_passed(self) -> bool:
@@ -341,8 +400,19 @@ class CombinedScore:
 
 def _points_spec(spec: IndicatorSpec) -> IndicatorSpec:
     """The indicator as plain points within its bounds: combined points go through ``score`` for
-    the caps and bonus only; the gates are handled from the confirmed findings."""
+    the caps and bonus only; the gates are handled from the confirmed findings. (The same specs
+    come for every application of a round: kept.)"""
+    try:
+        return _points_spec_kept(spec)
+    except TypeError:  # a spec with an unhashable field
+        return _as_points(spec)
+
+
+def _as_points(spec: IndicatorSpec) -> IndicatorSpec:
     return dataclasses.replace(spec, kind=BONUS if spec.kind == BONUS else POINTS, must_pass=False, veto=False)
+
+
+_points_spec_kept = functools.lru_cache(maxsize=4096)(_as_points)
 
 
 def _score_sheets(categories, indicators, sheets: Mapping | None) -> dict:
@@ -412,12 +482,9 @@ def combine(categories: list[CategorySpec], indicators: list[IndicatorSpec], sel
         values = combined.categories[category.id]
         members = tuple(results[s.id].figure for s in indicators if s.category_id == category.id)
         has_bonus = any(s.kind == BONUS for s in indicators if s.category_id == category.id)
-        formula = f"min(上限 {fmt(category.cap)}, 合计 {fmt(values['raw'])})"
-        if has_bonus:
-            formula += f" + 加分 {fmt(values['bonus'])}"
-        formula += f" = {fmt(values['subtotal'])}"
         notes = ("加分在类别上限之外计入，小计可超过上限",) if values["subtotal"] > category.cap else ()
-        category_figures.append(Figure(f"类别「{category.name}」小计", values["subtotal"], formula, members, notes))
+        category_figures.append(Figure(f"类别「{category.name}」小计", values["subtotal"],
+                                       _category_formula(category, values, has_bonus), members, notes))
 
     notes = [f"权重：{weights.describe()}；汇总方式：{METHODS[method]}"
              + (f"（互评：{METHODS[peer_method]}）" if peer_results and peer_method != method else "")]
@@ -436,8 +503,7 @@ def combine(categories: list[CategorySpec], indicators: list[IndicatorSpec], sel
             if result.missing:
                 notes.append(f"{_rater_label(WEIGHT_LABELS[kind], rater)} 未填写的指标按 0 分计："
                              + "、".join(f"「{specs[i].title}」" for i in result.missing))
-    total_formula = " + ".join(f"{c.name} {fmt(combined.categories[c.id]['subtotal'])}" for c in categories)
-    total_figure = Figure("综评总分", combined.total, f"{total_formula} = {fmt(combined.total)}",
+    total_figure = Figure("综评总分", combined.total, _total_formula(categories, combined),
                           tuple(category_figures), tuple(notes))
 
     return CombinedScore(method=method, weights=weights, total=combined.total, indicators=results,
@@ -449,21 +515,41 @@ def combine(categories: list[CategorySpec], indicators: list[IndicatorSpec], sel
                          raised_must_pass=raised_must_pass, figure=total_figure)
 
 
+def _category_formula(category, values, has_bonus: bool):
+    def formula() -> str:
+        text = f"min(上限 {fmt(category.cap)}, 合计 {fmt(values['raw'])})"
+        if has_bonus:
+            text += f" + 加分 {fmt(values['bonus'])}"
+        return text + f" = {fmt(values['subtotal'])}"
+    return formula
+
+
+def _total_formula(categories, combined):
+    def formula() -> str:
+        text = " + ".join(f"{c.name} {fmt(combined.categories[c.id]['subtotal'])}" for c in categories)
+        return f"{text} = {fmt(combined.total)}"
+    return formula
+
+
+def _described(spec, inputs, points):
+    return lambda: describe_inputs(spec, inputs, points)
+
+
 def _combine_indicator(spec, self_inputs, self_result, assessor_inputs, assessor_results, peer_inputs, peer_results,
                        weights: Weights, method: str, peer_method: str) -> IndicatorResult:
     self_points = self_result.indicators[spec.id]
-    self_figure = Figure("自评", self_points, describe_inputs(spec, self_inputs.get(spec.id), self_points))
+    self_figure = Figure("自评", self_points, _described(spec, self_inputs.get(spec.id), self_points))
 
     def column(kind: str, label: str, sheets, scored, how: str):
         points = {rater: result.indicators[spec.id] for rater, result in scored.items()}
         if not points:
             return points, None, None
         try:
-            value, formula = _aggregate(list(points.values()), how)
+            value, formula = _aggregate_lazy(list(points.values()), how)
         except AggregationError as exc:
             raise AggregationError(f"「{spec.title}」的{label}：{exc}") from None
         leaves = tuple(Figure(_rater_label(WEIGHT_LABELS[kind], rater), p,
-                              describe_inputs(spec, (sheets.get(rater) or {}).get(spec.id), p))
+                              _described(spec, (sheets.get(rater) or {}).get(spec.id), p))
                        for rater, p in points.items())
         return points, value, Figure(f"{label}（{METHODS[how]}）", value, formula, leaves)
 
@@ -480,9 +566,14 @@ def _combine_indicator(spec, self_inputs, self_result, assessor_inputs, assessor
         if not weight:
             continue
         weighted += weight * value
-        terms.append(f"{_pct(weight)} × {WEIGHT_LABELS[key]} {fmt(value)}")
+        terms.append((weight, key, value))
     combined = q2(weighted / HUNDRED)
-    figure = Figure(f"综评分「{spec.title}」", combined, f"{' + '.join(terms)} = {fmt(combined)}", tuple(figures))
+
+    def formula() -> str:
+        listed = " + ".join(f"{_pct(weight)} × {WEIGHT_LABELS[key]} {fmt(value)}" for weight, key, value in terms)
+        return f"{listed} = {fmt(combined)}"
+
+    figure = Figure(f"综评分「{spec.title}」", combined, formula, tuple(figures))
     return IndicatorResult(indicator_id=spec.id, title=spec.title, category_id=spec.category_id,
                            self_points=self_points, assessor_points=assessor_points, assessor_value=assessor_value,
                            assessor_spread=spread(assessor_points.values()), peer_points=peer_points,

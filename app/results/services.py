@@ -31,11 +31,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import select
+from flask import current_app, has_app_context
+from sqlalchemy import case, func, select
+from sqlalchemy import inspect as sa_inspect
 
 from app.audit.services import ACTION_LABELS, record
 from app.extensions import db
@@ -45,7 +49,7 @@ from app.results.models import (OBJECTION_OPEN, OBJECTION_REJECTED, OBJECTION_UP
                                 ResultDecision, ResultPublication, ResultSnapshot, WorkdayOverride)
 from app.rounds import services as rounds
 from app.rounds.models import ANNUAL_REVIEW, RE_REVIEW, TITLE_ROUND, Application, Round, SelfScore
-from app.rubrics.scoring import ScoreInputError, q2
+from app.rubrics.scoring import Inputs, ScoreInputError, q2
 from app.spreadsheets import safe_cell
 from app.titles.models import TIER_ORDER, TIERS, Title
 from tenants.models import School
@@ -219,21 +223,90 @@ def _levels(round_: Round):
     return levels, None
 
 
+@dataclass
+class _Computed:
+    """The part of a calibration that is pure arithmetic over the round's inputs (no ORM objects):
+    kept in a process-local cache keyed by a fingerprint of those inputs (``_fingerprint``)."""
+
+    combined: dict          # application id → CombinedScore
+    errors: dict            # application id → why it has no combined score
+    sheets: dict            # application id → rater label → {indicator id: Inputs}
+    comments: dict          # application id → [comment dicts]
+    names: dict             # assessor id → name
+    flags: dict = field(default_factory=dict)
+    flag_rule: str = ""
+    proposal: tiers.TierProposal | None = None
+    ranks: dict = field(default_factory=dict)
+    round_errors: list = field(default_factory=list)
+    placed: bool = False    # proposal and ranks computed without a TierError
+
+
+class _LRU:
+    """A small thread-safe LRU of (fingerprint, _Computed) per (district, round)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key, fingerprint):
+        with self.lock:
+            entry = self.items.get(key)
+            if entry is None or entry[0] != fingerprint:
+                return None
+            self.items.move_to_end(key)
+            return entry[1]
+
+    def put(self, key, fingerprint, value) -> None:
+        with self.lock:
+            self.items[key] = (fingerprint, value)
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+CACHE_SIZE = 4  # rounds kept per process (a 500-school round is tens of MB)
+
+
+def calibration_cache() -> _LRU | None:
+    """The process-local cache of the current app (None outside an app context)."""
+    if not has_app_context():
+        return None
+    return current_app.extensions.setdefault("results.calibrations", _LRU(CACHE_SIZE))
+
+
+def _fingerprint(round_: Round, parts, applications, schools, assessment_inputs) -> str:
+    """Every input of ``_compute`` in a few cheap values: the round's settings, the rubric, the
+    applications and their schools (as loaded anyway), the self scores (an aggregate) and the
+    assessments' own fingerprint (sheets, scores, findings, names)."""
+    ids = [a.id for a in applications]
+    self_scores = tuple(db.session.execute(select(
+        func.count(SelfScore.id), func.sum(SelfScore.application_id), func.sum(SelfScore.indicator_id),
+        func.sum(SelfScore.points), func.sum(SelfScore.units), func.sum(SelfScore.rate),
+        func.sum(case((SelfScore.passed.is_(True), 1), else_=0)),
+        func.sum(case((SelfScore.passed.is_(False), 1), else_=0)))
+        .where(SelfScore.application_id.in_(ids))).one()) if ids else ()
+    settings = tuple((c.key, getattr(round_, c.key)) for c in sa_inspect(Round).column_attrs)
+    data = repr((settings, parts.specs() if parts.rubric is not None else None,
+                 [(a.id, a.school_id, a.status, a.first_submitted_at, a.title_id) for a in applications],
+                 sorted(schools.items()), self_scores, assessment_inputs))
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
 def calibrate(round_: Round) -> Calibration:
     """Every number of the round, in a constant number of queries however many applications,
-    assessors and indicators there are."""
+    assessors and indicators there are. The arithmetic is reused from a process-local cache while
+    the fingerprint of its inputs is unchanged (decisions and pending findings are always read)."""
     parts = rounds.rubric_parts(round_.rubric_id)
     applications = list(db.session.scalars(select(Application).where(
         Application.round_id == round_.id, Application.status.in_(IN_RESULTS)).order_by(Application.id)))
-    ids = [a.id for a in applications]
-    schools = dict(db.session.execute(select(School.id, School.name).where(
-        School.id.in_([a.school_id for a in applications]))).all()) if applications else {}
-    rates = {s.id: s for s in db.session.scalars(select(School).where(
-        School.id.in_([a.school_id for a in applications])))} if applications else {}
-    self_inputs: dict = {i: {} for i in ids}
-    if ids:
-        for row in db.session.scalars(select(SelfScore).where(SelfScore.application_id.in_(ids))):
-            self_inputs.setdefault(row.application_id, {})[row.indicator_id] = rounds.inputs_of(row)
+    schools = {sid: (name, members, staff) for sid, name, members, staff in db.session.execute(
+        select(School.id, School.name, School.member_count, School.staff_count).where(
+            School.id.in_([a.school_id for a in applications])))} if applications else {}
     decisions = {d.application_id: d for d in db.session.scalars(
         select(ResultDecision).where(ResultDecision.round_id == round_.id))}
     titles = {}
@@ -242,63 +315,102 @@ def calibrate(round_: Round) -> Calibration:
         titles = {t.id: t for t in db.session.scalars(select(Title).where(Title.id.in_(title_ids)))}
 
     assessments = _assessments()
-    sheets = assessments.submitted_sheets(round_) or {}
-    gates = assessments.confirmed_gates(round_) or {}
-    pending = assessments.unconfirmed_findings(round_) or {}
-    comments = assessments.sheet_comments(round_) or {}
-    names = assessments.assessor_names(round_) or {}
-    labels = _rater_labels(sheets, names)
+    cache = calibration_cache()
+    fingerprint_of = getattr(assessments, "inputs_fingerprint", None)
+    key = fingerprint = computed = None
+    if cache is not None and fingerprint_of is not None:
+        key = (round_.district_id, round_.id)
+        fingerprint = _fingerprint(round_, parts, applications, schools, fingerprint_of(round_))
+        computed = cache.get(key, fingerprint)
+    if computed is not None:
+        pending = assessments.unconfirmed_findings(round_) or {}
+    else:
+        computed, pending = _compute(round_, parts, applications, schools, assessments)
+        if key is not None:
+            cache.put(key, fingerprint, computed)
 
-    calibration = Calibration(round=round_, parts=parts, rows=[], assessor_names=names)
+    calibration = Calibration(round=round_, parts=parts, rows=[], assessor_names=computed.names,
+                              errors=list(computed.round_errors), flag_rule=computed.flag_rule,
+                              proposal=computed.proposal)
     if parts.rubric is None:
-        calibration.errors.append("本轮次没有考核细则")
         return calibration
+    for application in applications:
+        row = Row(application=application, school_name=schools.get(application.school_id, ("",))[0],
+                  decision=decisions.get(application.id), unconfirmed=list(pending.get(application.id, [])),
+                  comments=list(computed.comments.get(application.id, [])),
+                  sheets=computed.sheets.get(application.id, {}), title=titles.get(application.title_id),
+                  combined=computed.combined.get(application.id), error=computed.errors.get(application.id),
+                  disagreement=computed.flags.get(application.id))
+        if computed.placed and row.id in computed.proposal.placements:
+            row.placement = computed.proposal.placements[row.id]
+            row.rank = computed.ranks[row.id]
+            if round_.kind == RE_REVIEW:
+                row.placement = _re_review_placement(row)
+        calibration.rows.append(row)
+    return calibration
+
+
+def _compute(round_: Round, parts, applications, schools: dict, assessments) -> tuple[_Computed, dict]:
+    """The arithmetic of ``calibrate`` (and the pending findings read with its inputs)."""
+    ids = [a.id for a in applications]
+    self_inputs: dict = {i: {} for i in ids}
+    if ids:
+        for app_id, indicator_id, points, units, rate, passed in db.session.execute(
+                select(SelfScore.application_id, SelfScore.indicator_id, SelfScore.points, SelfScore.units,
+                       SelfScore.rate, SelfScore.passed).where(SelfScore.application_id.in_(ids))):
+            self_inputs.setdefault(app_id, {})[indicator_id] = Inputs(points=points, units=units, rate=rate,
+                                                                      passed=passed)
+    loader = getattr(assessments, "calibration_inputs", None)
+    if loader is not None:
+        inputs = loader(round_)
+        sheets, gates, pending = inputs["sheets"] or {}, inputs["gates"] or {}, inputs["pending"] or {}
+        comments, names = inputs["comments"] or {}, inputs["names"] or {}
+    else:  # the results tests' stand-in for app.assessments
+        sheets = assessments.submitted_sheets(round_) or {}
+        gates = assessments.confirmed_gates(round_) or {}
+        pending = assessments.unconfirmed_findings(round_) or {}
+        comments = assessments.sheet_comments(round_) or {}
+        names = assessments.assessor_names(round_) or {}
+    labels = _rater_labels(sheets, names)
+    computed = _Computed(combined={}, errors={}, sheets={}, comments=comments, names=names)
+    if parts.rubric is None:
+        computed.round_errors.append("本轮次没有考核细则")
+        return computed, pending
     categories, indicators = parts.specs()
-    results = {}
+    names_of = {a.id: schools.get(a.school_id, ("",))[0] for a in applications}
     for application in applications:
         by_assessor = sheets.get(application.id, {})
-        row = Row(application=application, school_name=schools.get(application.school_id, ""),
-                  decision=decisions.get(application.id), unconfirmed=list(pending.get(application.id, [])),
-                  comments=list(comments.get(application.id, [])),
-                  sheets={labels[aid]: inputs for aid, inputs in by_assessor.items()},
-                  title=titles.get(application.title_id))
+        computed.sheets[application.id] = rater_sheets = {labels[aid]: inputs for aid, inputs in by_assessor.items()}
         vetoes, failed = gates.get(application.id, (set(), set()))
         try:
-            row.combined = aggregation.combine(categories, indicators, self_inputs.get(application.id, {}),
-                                               row.sheets, round_.weights or {}, round_.aggregation or "mean",
-                                               confirmed_vetoes=vetoes, failed_must_pass=failed)
-            results[application.id] = row.combined
+            computed.combined[application.id] = aggregation.combine(
+                categories, indicators, self_inputs.get(application.id, {}), rater_sheets, round_.weights or {},
+                round_.aggregation or "mean", confirmed_vetoes=vetoes, failed_must_pass=failed)
         except (AggregationError, ScoreInputError) as exc:
-            row.error = str(exc)
-        calibration.rows.append(row)
+            computed.errors[application.id] = str(exc)
 
+    results = computed.combined
     if results:
-        flags = aggregation.flag_disagreements(results, round_.disagreement_threshold)
-        for row in calibration.rows:
-            row.disagreement = flags.get(row.id)
-        calibration.flag_rule = next(iter(flags.values())).rule
-        by_id = {r.id: r for r in calibration.rows}
+        computed.flags = aggregation.flag_disagreements(results, round_.disagreement_threshold)
+        computed.flag_rule = next(iter(computed.flags.values())).rule
+        by_id = {a.id: a for a in applications}
         candidates = []
         for app_id, combined in results.items():
-            school = rates.get(by_id[app_id].application.school_id)
-            rate = (Decimal(school.member_count) * 100 / school.staff_count) if school and school.staff_count else None
-            candidates.append(tiers.Candidate.from_combined(app_id, combined, name=by_id[app_id].school_name,
+            application = by_id[app_id]
+            school = schools.get(application.school_id)
+            rate = (Decimal(school[1]) * 100 / school[2]) if school and school[2] else None
+            candidates.append(tiers.Candidate.from_combined(app_id, combined, name=names_of[app_id],
                                                             membership_rate=rate,
-                                                            submitted_at=by_id[app_id].application.first_submitted_at))
+                                                            submitted_at=application.first_submitted_at))
         try:
             levels, below = _levels(round_)
-            calibration.proposal = tiers.propose_tiers(candidates, levels, round_.tie_break or [], below=below)
+            computed.proposal = tiers.propose_tiers(candidates, levels, round_.tie_break or [], below=below)
             ranks = tiers.competition_ranks(candidates, round_.tie_break or [])
         except tiers.TierError as exc:
-            calibration.errors.append(str(exc))
+            computed.round_errors.append(str(exc))
         else:
-            for row in calibration.rows:
-                if row.id in calibration.proposal.placements:
-                    row.placement = calibration.proposal.placements[row.id]
-                    row.rank = ranks[row.id]
-                    if round_.kind == RE_REVIEW:
-                        row.placement = _re_review_placement(row)
-    return calibration
+            computed.ranks, computed.placed = ranks, True
+    return computed, pending
 
 
 def _re_review_placement(row: Row) -> tiers.Placement:
@@ -331,6 +443,14 @@ def sorted_rows(calibration: Calibration, sort: str = "rank", descending: bool =
 
 
 def explain_self(combined: aggregation.CombinedScore) -> str:
+    """Built once per combined score (the calibration is cached, the page shows it every time)."""
+    text = combined.texts.get("explain_self")
+    if text is None:
+        text = combined.texts["explain_self"] = _explain_self(combined)
+    return text
+
+
+def _explain_self(combined: aggregation.CombinedScore) -> str:
     result = combined.self_result
     parts = " + ".join(f"{combined.category_names[c]} {fmt(v['subtotal'])}" for c, v in result.categories.items())
     lines = [f"自评总分 = {fmt(result.total)}", f"  算式：{parts} = {fmt(result.total)}"]
@@ -340,6 +460,14 @@ def explain_self(combined: aggregation.CombinedScore) -> str:
 
 
 def explain_assessor_column(combined: aggregation.CombinedScore) -> str:
+    """Built once per combined score (the calibration is cached, the page shows it every time)."""
+    text = combined.texts.get("explain_assessor_column")
+    if text is None:
+        text = combined.texts["explain_assessor_column"] = _explain_assessor_column(combined)
+    return text
+
+
+def _explain_assessor_column(combined: aggregation.CombinedScore) -> str:
     if combined.assessor_column_total is None:
         return "没有评审分"
     lines = [f"考评分（各指标按{aggregation.METHODS[combined.method]}汇总后合计）= {fmt(combined.assessor_column_total)}"]
@@ -357,6 +485,14 @@ def explain_rater(combined: aggregation.CombinedScore, rater) -> str:
 
 
 def explain_spread(combined: aggregation.CombinedScore) -> str:
+    """Built once per combined score (the calibration is cached, the page shows it every time)."""
+    text = combined.texts.get("explain_spread")
+    if text is None:
+        text = combined.texts["explain_spread"] = _explain_spread(combined)
+    return text
+
+
+def _explain_spread(combined: aggregation.CombinedScore) -> str:
     spread = combined.assessor_spread
     if spread is None:
         return "没有评审分"

@@ -1,0 +1,205 @@
+"""The calibration's arithmetic is kept per round in a process-local cache, keyed by a fingerprint
+of its inputs (app/results/services.calibrate). A repeated view reuses it; a change to any input
+(a sheet reopened or rescored, a comment, a finding raised or confirmed, a self score, the round's
+settings, a school, an assessor's name) gives a new fingerprint, and the result is then the same as
+computed from scratch. Decisions and pending findings are read on every view."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, update
+
+from app.accounts.models import User
+from app.assessments import services as assessments
+from app.assessments.models import AssessorScore, Assignment
+from app.extensions import db
+from app.results import aggregation, services
+from app.rounds.models import Application, Round, SelfScore
+from tenants.models import School
+from tests.results.helpers import make_round
+from tests.rounds.conftest import in_district
+
+D = Decimal
+
+
+def _score(round_, application_id, assessor, points, comment=""):
+    assignment = assessments.assign(round_, application_id, assessor.id)
+    entries = {iid: {"points": str(p), "comment": comment if n == 0 else ""}
+               for n, (iid, p) in enumerate(points.items())}
+    assessments.save_scores(assignment, round_, entries, comment="总体良好")
+    assessments.submit_sheet(assignment, round_)
+    return assignment
+
+
+def view(cal) -> dict:
+    """Everything the calibration page and the exports show, as plain values."""
+    rows = []
+    for r in cal.rows:
+        c = r.combined
+        rows.append({
+            "id": r.id, "school": r.school_name, "error": r.error, "rank": str(r.rank) if r.rank else "",
+            "proposed": r.proposed, "placement": (r.placement.label, r.placement.reason) if r.placement else None,
+            "decision": r.decision.level if r.decision else "-", "stale": r.decision_stale,
+            "unconfirmed": [f.id for f in r.unconfirmed], "comments": r.comments,
+            "disagreement": (r.disagreement.total, sorted(r.disagreement.indicators)) if r.disagreement else None,
+            "sheets": {k: dict(v) for k, v in r.sheets.items()},
+            "numbers": None if c is None else (
+                c.total, c.self_total, c.assessor_column_total, c.assessor_totals, c.vetoed, c.raised_vetoes,
+                c.explain(), services.explain_self(c), services.explain_assessor_column(c),
+                services.explain_spread(c), [c.explain(i) for i in c.indicators]),
+        })
+    return {"rows": rows, "errors": cal.errors, "flag_rule": cal.flag_rule, "names": cal.assessor_names,
+            "ties": [t.reason for t in cal.proposal.ties] if cal.proposal else None}
+
+
+def from_scratch(round_):
+    services.calibration_cache().clear()
+    return services.calibrate(round_)
+
+
+@pytest.fixture
+def scored(app, world):
+    """A title round in calibrating: two assessors scored both applications and submitted."""
+    with in_district(app, world.d1):
+        setup = make_round(world, status="assessing", quotas={"advanced": 1},
+                           thresholds={"advanced": 15, "qualified": 12})
+        round_ = db.session.get(Round, (world.d1, setup.round_id))
+        wang = assessments.add_assessor(world.users["d1staff"])
+        li = assessments.add_assessor(world.users["d1admin"])
+        i1, i2, i3 = setup.indicators
+        a, b = setup.apps["s1a"], setup.apps["s1b"]
+        sheets = {
+            "wa": _score(round_, a, wang, {i1: 8, i2: 5, i3: 4}, comment="台账齐全"),
+            "la": _score(round_, a, li, {i1: 10, i2: 6, i3: 4}),
+            "wb": _score(round_, b, wang, {i1: 7, i2: 4, i3: 3}),
+            "lb": _score(round_, b, li, {i1: 7, i2: 4, i3: 3}),
+        }
+        services.start_calibrating(round_)
+        yield {"round": round_, "setup": setup, "wang": wang, "li": li, "sheets": sheets, "a": a, "b": b,
+               "world": world}
+
+
+def test_a_repeated_calibration_reuses_the_arithmetic(scored):
+    round_, a = scored["round"], scored["a"]
+    first = services.calibrate(round_)
+    second = services.calibrate(round_)
+    assert second.by_id[a].combined is first.by_id[a].combined  # from the cache
+    assert second.by_id[a].application is not None and second.rows is not first.rows
+    assert view(second) == view(from_scratch(round_))
+    assert first.by_id[a].combined.total == D("18.40")
+
+
+def test_the_cache_is_per_round_and_district(scored):
+    round_ = scored["round"]
+    services.calibrate(round_)
+    assert (round_.district_id, round_.id) in services.calibration_cache().items
+
+
+def _changes(scored):
+    """(what, change) pairs: each changes an input of the calibration and what it shows."""
+    round_, setup, world = scored["round"], scored["setup"], scored["world"]
+    i1, i2, i3 = setup.indicators
+    a, b = scored["a"], scored["b"]
+
+    def rescore():
+        sheet = scored["sheets"]["la"]
+        assessments.reopen_sheet(sheet, round_, "请复核第一项")
+        assessments.save_scores(sheet, round_, {i1: {"points": "6", "comment": ""}})
+        assessments.submit_sheet(sheet, round_)
+
+    def reopen_only():
+        assessments.reopen_sheet(scored["sheets"]["wb"], round_, "请补充评语")
+
+    def comment_only():
+        sheet = scored["sheets"]["lb"]
+        assessments.reopen_sheet(sheet, round_, "请写评语")
+        assessments.save_scores(sheet, round_, {i2: {"points": "4", "comment": "教代会记录完整"}})
+        assessments.submit_sheet(sheet, round_)
+
+    def raise_veto():
+        application = db.session.get(Application, (world.d1, a))
+        scored["finding"] = assessments.raise_finding(application, round_, i3, "veto", "发现违纪情况",
+                                                      user_id=world.users["d1staff"], assessor=scored["wang"])
+
+    def confirm_veto():
+        assessments.decide_finding(scored["finding"], round_, "confirm", "核实属实", user_id=world.users["d1admin"],
+                                   as_district=True)
+
+    def self_score():
+        db.session.execute(update(SelfScore).where(SelfScore.application_id == b, SelfScore.indicator_id == i1)
+                           .values(points=D("2")))
+
+    def score_in_database():  # a change that bypasses the services (no save time): the sums still differ
+        db.session.execute(update(AssessorScore).where(
+            AssessorScore.assignment_id == scored["sheets"]["wa"].id, AssessorScore.indicator_id == i2)
+            .values(points=D("1")))
+
+    def weights():
+        round_.weights = {"self": 50, "assessor": 50, "peer": 0}
+
+    def method():
+        round_.aggregation = "median"
+        round_.disagreement_threshold = D("0.5")
+
+    def thresholds():
+        round_.thresholds = {"advanced": 30, "qualified": 5}
+
+    def school():
+        db.session.get(School, (world.d1, world.s1b)).name = "改名后的学校"
+
+    def assessor_name():
+        db.session.get(User, world.users["d1admin"]).display_name = "李评审"
+
+    return [("rescore", rescore), ("reopen", reopen_only), ("comment", comment_only), ("raise", raise_veto),
+            ("confirm", confirm_veto), ("self score", self_score), ("score in database", score_in_database),
+            ("weights", weights), ("method", method), ("thresholds", thresholds), ("school", school),
+            ("assessor name", assessor_name)]
+
+
+def test_every_input_change_invalidates_the_cache(scored):
+    round_ = scored["round"]
+    for what, change in _changes(scored):
+        before = view(services.calibrate(round_))
+        services.calibrate(round_)  # cached now
+        change()
+        db.session.flush()
+        db.session.expire_all()
+        round_ = db.session.get(Round, (round_.district_id, round_.id))
+        cached = view(services.calibrate(round_))
+        assert cached != before, what
+        assert cached == view(from_scratch(round_)), what
+    db.session.rollback()
+
+
+def test_decisions_are_read_on_every_view_without_recomputing(scored):
+    round_, a, b = scored["round"], scored["a"], scored["b"]
+    first = services.calibrate(round_)
+    assert first.by_id[b].decision is None
+    services.decide(round_, first.by_id[b].application, first.by_id[b].proposed, "")
+    db.session.flush()
+    second = services.calibrate(round_)
+    assert second.by_id[b].combined is first.by_id[b].combined
+    assert second.by_id[b].decided and second.by_id[b].decision.level == first.by_id[b].proposed
+    assert view(second) == view(from_scratch(round_))
+    assert not any("「" in p and "尚未确认" in p and second.by_id[b].school_name in p for p in second.problems())
+
+
+def test_lazy_explanations_equal_the_eager_text():
+    """The formula of a figure is built when first read, and is the text the rules give."""
+    from app.rubrics.scoring import CategorySpec, IndicatorSpec, Inputs
+
+    categories = [CategorySpec(id=1, name="甲类", cap=D(10))]
+    indicators = [IndicatorSpec(id=1, category_id=1, kind="points", max_points=D(6), title="指标1"),
+                  IndicatorSpec(id=2, category_id=1, kind="points", max_points=D(4), title="指标2")]
+    sheets = {name: {1: Inputs(points=D(p1)), 2: Inputs(points=D(p2))}
+              for name, p1, p2 in (("甲", 5, 3), ("乙", 4, 2), ("丙", 6, 4))}
+    c = aggregation.combine(categories, indicators, {1: Inputs(points=D(5)), 2: Inputs(points=D("3.5"))}, sheets,
+                            {"self": 20, "assessor": 80}, "median")
+    ir = c.indicators[1]
+    assert ir.figure.formula == "20% × 自评 5.00 + 80% × 考评 5.00 = 5.00"
+    assert ir.figure.inputs[1].formula == "从小到大 4.00、5.00、6.00，取中间值 = 5.00"
+    assert ir.figure.inputs[1].inputs[0].formula == "评分 5.00（满分 6.00）"
+    assert c.explain() == c.explain() and c.explain().startswith("综评总分 = 8.10\n  算式：甲类 8.10 = 8.10\n  说明：权重：自评 20% + 考评 80%；汇总方式：中位数")
+    assert aggregation.fmt(D("-0")) == "-0.00" and aggregation.fmt(D("0")) == "0.00"
+    assert aggregation.fmt(D("1.005")) == "1.01" and aggregation.fmt(D("1.0050")) == "1.01"
