@@ -43,8 +43,9 @@ def check_office_zip(data: bytes, required: tuple[str, ...], kind_label: str) ->
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError):
-        raise UploadError(gettext("文件已损坏，不是有效的 %(kind)s 文件", kind=translate(kind_label)))
+    except (zipfile.BadZipFile, ValueError, NotImplementedError, EOFError, OSError, RuntimeError):
+        # a damaged directory can claim an unknown zip version or method: a refusal, never a 500
+        raise UploadError(gettext("文件已损坏，不是有效的 %(kind)s 文件", kind=translate(kind_label))) from None
     if len(infos) > MAX_ENTRIES:
         raise UploadError(gettext("文件内部条目过多，已拒绝"))
     total = sum(i.file_size for i in infos)

@@ -416,7 +416,8 @@ def test_bad_objection_files(app, world, login_as, setup):  # noqa: F811
             assert _files_under(app) == stored, f"a refused objection left files behind: {name!r}"
         else:
             tally.add("accepted")
-            # the objection is filed; an EMPTY attachment is dropped by design (services.file_objection)
+            # the objection is filed; an EMPTY attachment is dropped by design (services.file_objection), and
+            # a name with CR/LF cannot travel in a multipart header: the part arrives without a file name
             assert after[0] == before[0] + 1 and after[1] - before[1] == len(_files_under(app) - stored), name
-            assert after[1] == before[1] + 1 or not data, repr(name)
+            assert after[1] == before[1] + 1 or not data or "\r" in name or "\n" in name, repr(name)
     tally.report()
