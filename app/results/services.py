@@ -29,10 +29,12 @@ Services write and flush; the caller commits once. Every refusal is a Chinese me
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -239,14 +241,19 @@ class _Computed:
     ranks: dict = field(default_factory=dict)
     round_errors: list = field(default_factory=list)
     placed: bool = False    # proposal and ranks computed without a TierError
+    weight: int = 0         # score inputs it was computed from (self and assessors)
 
 
 class _LRU:
-    """A small thread-safe LRU of (fingerprint, _Computed) per (district, round)."""
+    """A thread-safe LRU of (fingerprint, _Computed) per (district, round), bounded by the number of
+    entries and by their total weight (the score inputs they were computed from: ~1.3 KB of kept
+    figures each, ~200 MB for a 500-school round with 5 assessors and 60 indicators)."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, max_weight: int):
         self.size = size
+        self.max_weight = max_weight
         self.items: OrderedDict = OrderedDict()
+        self.weights: dict = {}
         self.lock = threading.Lock()
 
     def get(self, key, fingerprint):
@@ -257,26 +264,55 @@ class _LRU:
             self.items.move_to_end(key)
             return entry[1]
 
-    def put(self, key, fingerprint, value) -> None:
+    def put(self, key, fingerprint, value, weight: int = 0) -> None:
         with self.lock:
+            self.items.pop(key, None)
+            self.weights.pop(key, None)
+            if weight > self.max_weight:
+                return  # too big to keep: computed on every view
             self.items[key] = (fingerprint, value)
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            self.weights[key] = weight
+            while len(self.items) > self.size or sum(self.weights.values()) > self.max_weight:
+                old, _entry = self.items.popitem(last=False)
+                self.weights.pop(old, None)
 
     def clear(self) -> None:
         with self.lock:
             self.items.clear()
+            self.weights.clear()
 
 
-CACHE_SIZE = 4  # rounds kept per process (a 500-school round is tens of MB)
+CACHE_SIZE = 8             # rounds kept per process
+CACHE_WEIGHT = 250_000     # score inputs kept per process (a 500-school round: ~180,000)
+
+_gc_lock = threading.Lock()
+_gc_state = {"pauses": 0, "was_enabled": False}
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while the calibration builds its ~10⁶ small objects (none
+    of them in a cycle): at 500 schools the collector's repeated passes over them cost more than
+    the arithmetic. Counted, so overlapping pauses from several threads restore it once."""
+    with _gc_lock:
+        if _gc_state["pauses"] == 0:
+            _gc_state["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _gc_state["pauses"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_state["pauses"] -= 1
+            if _gc_state["pauses"] == 0 and _gc_state["was_enabled"]:
+                gc.enable()
 
 
 def calibration_cache() -> _LRU | None:
     """The process-local cache of the current app (None outside an app context)."""
     if not has_app_context():
         return None
-    return current_app.extensions.setdefault("results.calibrations", _LRU(CACHE_SIZE))
+    return current_app.extensions.setdefault("results.calibrations", _LRU(CACHE_SIZE, CACHE_WEIGHT))
 
 
 def _fingerprint(round_: Round, parts, applications, schools, assessment_inputs) -> str:
@@ -325,9 +361,10 @@ def calibrate(round_: Round) -> Calibration:
     if computed is not None:
         pending = assessments.unconfirmed_findings(round_) or {}
     else:
-        computed, pending = _compute(round_, parts, applications, schools, assessments)
+        with _gc_paused():
+            computed, pending = _compute(round_, parts, applications, schools, assessments)
         if key is not None:
-            cache.put(key, fingerprint, computed)
+            cache.put(key, fingerprint, computed, weight=computed.weight)
 
     calibration = Calibration(round=round_, parts=parts, rows=[], assessor_names=computed.names,
                               errors=list(computed.round_errors), flag_rule=computed.flag_rule,
@@ -372,7 +409,9 @@ def _compute(round_: Round, parts, applications, schools: dict, assessments) -> 
         comments = assessments.sheet_comments(round_) or {}
         names = assessments.assessor_names(round_) or {}
     labels = _rater_labels(sheets, names)
-    computed = _Computed(combined={}, errors={}, sheets={}, comments=comments, names=names)
+    computed = _Computed(combined={}, errors={}, sheets={}, comments=comments, names=names,
+                         weight=sum(len(s) for s in self_inputs.values())
+                         + sum(len(s) for by_assessor in sheets.values() for s in by_assessor.values()))
     if parts.rubric is None:
         computed.round_errors.append("本轮次没有考核细则")
         return computed, pending

@@ -203,3 +203,16 @@ def test_lazy_explanations_equal_the_eager_text():
     assert c.explain() == c.explain() and c.explain().startswith("综评总分 = 8.10\n  算式：甲类 8.10 = 8.10\n  说明：权重：自评 20% + 考评 80%；汇总方式：中位数")
     assert aggregation.fmt(D("-0")) == "-0.00" and aggregation.fmt(D("0")) == "0.00"
     assert aggregation.fmt(D("1.005")) == "1.01" and aggregation.fmt(D("1.0050")) == "1.01"
+
+
+def test_the_cache_is_bounded_by_entries_and_weight():
+    lru = services._LRU(size=2, max_weight=100)
+    lru.put("a", "f", 1, weight=40)
+    lru.put("b", "f", 2, weight=40)
+    assert lru.get("a", "f") == 1 and lru.get("a", "other") is None
+    lru.put("c", "f", 3, weight=40)  # over the weight: the least recently used ("b") goes
+    assert lru.get("b", "f") is None and lru.get("a", "f") == 1 and lru.get("c", "f") == 3
+    lru.put("d", "f", 4, weight=10)  # over the count: "a" goes
+    assert set(lru.items) == {"c", "d"}
+    lru.put("e", "f", 5, weight=101)  # too big to keep at all
+    assert lru.get("e", "f") is None and set(lru.items) == {"c", "d"}
