@@ -55,6 +55,7 @@ from app.rubrics.scoring import Inputs, ScoreInputError, q2
 from app.spreadsheets import safe_cell
 from app.titles.models import TIER_ORDER, TIERS, Title
 from tenants.models import School
+from tenants.scope import current_scope
 
 ACTION_LABELS.update({
     "round_calibrating": "轮次进入核分",
@@ -355,7 +356,8 @@ def calibrate(round_: Round) -> Calibration:
     fingerprint_of = getattr(assessments, "inputs_fingerprint", None)
     key = fingerprint = computed = None
     if cache is not None and fingerprint_of is not None:
-        key = (round_.district_id, round_.id)
+        scope = current_scope()  # who reads: a district and a school scope never share an entry
+        key = (round_.district_id, round_.id, scope.kind if scope else None, scope.school_ids if scope else None)
         fingerprint = _fingerprint(round_, parts, applications, schools, fingerprint_of(round_))
         computed = cache.get(key, fingerprint)
     if computed is not None:
