@@ -78,6 +78,8 @@ def _truncate_pg():
     with owner.begin() as conn:
         tables = conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")).scalars().all()
+        # A test that leaks an open transaction would otherwise make every later test wait forever.
+        conn.execute(text("SET LOCAL lock_timeout = '60s'"))
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         for seq in conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname='public'")).scalars():
             conn.execute(text(f"ALTER SEQUENCE {seq} RESTART WITH 1"))
