@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from app.access import allowed, requires
+from app.api.common import conflict as _conflict, year_or_404 as _year
 from app.api.schemas import StrictSchema, page_schema
 from app.extensions import db
 from app.plans import services
@@ -31,16 +32,6 @@ class DeadlineOutSchema(StrictSchema):
     year = fields.Integer()
     due_on = fields.Date(allow_none=True)
 
-
-def _conflict(exc: PlanError):
-    db.session.rollback()
-    abort(409, description=str(exc))
-
-
-def _year(year: int) -> int:
-    if not 2000 <= year <= 2100:
-        abort(404)
-    return year
 
 
 def _plan_or_404(year: int):

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from app.access import allowed, requires
+from app.api.common import conflict as _conflict, year_or_404 as _year
 from app.api.schemas import StrictSchema
 from app.extensions import db
 from app.plans.services import Actor
@@ -74,16 +75,6 @@ class SummaryTrackingRowSchema(StrictSchema):
     last_submitted_at = fields.DateTime(dump_only=True, allow_none=True)
     accepted_at = fields.DateTime(dump_only=True, allow_none=True)
 
-
-def _conflict(exc: SummaryError):
-    db.session.rollback()
-    abort(409, description=str(exc))
-
-
-def _year(year: int) -> int:
-    if not 2000 <= year <= 2100:
-        abort(404)
-    return year
 
 
 def _version(v) -> dict:
