@@ -45,6 +45,7 @@ from sqlalchemy import inspect as sa_inspect
 
 from app.audit.services import ACTION_LABELS, record
 from app.extensions import db
+from app.i18n import N_
 from app.results import aggregation, tiers, workdays
 from app.results.aggregation import AggregationError, fmt
 from app.results.models import (OBJECTION_OPEN, OBJECTION_REJECTED, OBJECTION_UPHELD, Objection, ObjectionFile,
@@ -478,9 +479,43 @@ SORTS = {
 }
 
 
-def sorted_rows(calibration: Calibration, sort: str = "rank", descending: bool = False) -> list[Row]:
+def sorted_rows(calibration: Calibration, sort: str = "rank", descending: bool = False, *,
+                flagged_only: bool = False) -> list[Row]:
+    """Every row in the order asked for (the whole round: the page is cut from it afterwards, so the
+    order is global), only the flagged ones (评审分歧) if asked."""
     key = SORTS.get(sort, SORTS["rank"])
-    return sorted(calibration.rows, key=key, reverse=descending)
+    rows = [r for r in calibration.rows if is_flagged(r)] if flagged_only else calibration.rows
+    return sorted(rows, key=key, reverse=descending)
+
+
+def is_flagged(row: Row) -> bool:
+    return bool(row.disagreement and row.disagreement.any)
+
+
+# The numbers of the calibration table that open to their inputs (one fragment each, on demand).
+FIGURES = {"self": N_("自评总分"), "assessor": N_("考评分"), "total": N_("综评总分"), "spread": N_("评审均分与极差"),
+           "proposal": N_("推荐")}
+
+
+def explain_figure(row: Row, figure: str) -> tuple[str, str] | None:
+    """(the number as shown, how it was computed) for one figure of one row; None if that row has
+    no such number (no combined score, no proposal)."""
+    c = row.combined
+    if figure == "proposal":
+        return (row.placement.label, row.placement.reason) if row.placement else None
+    if c is None:
+        return None
+    if figure == "self":
+        return fmt(c.self_total), explain_self(c)
+    if figure == "assessor":
+        return fmt(c.assessor_column_total), explain_assessor_column(c)
+    if figure == "total":
+        return fmt(c.total), c.explain()
+    if figure == "spread":
+        spread = c.assessor_spread
+        shown = f"{fmt(spread.mean)} / {fmt(spread.range)}" if spread else fmt(None)
+        return shown, explain_spread(c)
+    return None
 
 
 def explain_self(combined: aggregation.CombinedScore) -> str:

@@ -9,6 +9,7 @@ import logging
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
 
 from app.access import requires
@@ -51,30 +52,88 @@ def _labels(round_: Round) -> dict:
                 explain_assessor_column=services.explain_assessor_column, explain_spread=services.explain_spread)
 
 
-def _back(round_id: int, anchor: str | None = None):
-    return redirect(url_for("results.show", round_id=round_id, _anchor=anchor))
+def _back(round_id: int, anchor: str | None = None, **view):
+    return redirect(url_for("results.show", round_id=round_id, _anchor=anchor, **view))
+
+
+def _table_view_of_form() -> dict:
+    """The table view (sort, direction, flagged only, page) a decision form was posted from, to
+    return to the same page."""
+    view = {}
+    if request.form.get("sort") in services.SORTS:
+        view["sort"] = request.form["sort"]
+    if request.form.get("dir") == "desc":
+        view["dir"] = "desc"
+    if request.form.get("flagged") == "1":
+        view["flagged"] = "1"
+    page = request.form.get("page", type=int)
+    if page and page > 1:
+        view["page"] = page
+    return view
 
 
 # --- district ------------------------------------------------------------------------------------
+
+PER_PAGE = 50  # applications per page of the calibration table
+
+
+class RowsPage(Pagination):
+    """A page of rows already in memory (the cached calibration, sorted): the pagination macro's
+    interface without a query."""
+
+    def _query_items(self):
+        rows = self._query_args["rows"]
+        return rows[self._query_offset:self._query_offset + self.per_page]
+
+    def _query_count(self):
+        return len(self._query_args["rows"])
+
+
+def _table_args() -> dict:
+    """The calibration table's view (sort, direction, flagged only, page) from the query string."""
+    sort = request.args.get("sort", "rank")
+    return {"sort": sort if sort in services.SORTS else "rank", "descending": request.args.get("dir") == "desc",
+            "flagged": request.args.get("flagged") == "1", "page": max(1, request.args.get("page", 1, type=int))}
+
 
 @bp.route("/<int:round_id>/")
 @requires("results.view")
 def show(round_id: int):
     """Calibration: per application self, assessor and combined totals, spread, flags, proposals,
-    decisions; every number opens to show its inputs. Constant queries."""
+    decisions, sorted over the whole round and shown a page at a time; every number opens to show
+    its inputs (fetched when opened: ``explain``). Constant queries."""
     round_ = _round_or_404(round_id)
     calibration = services.calibrate(round_) if round_.status in ("assessing", *PAST_ASSESSING) else None
-    sort = request.args.get("sort", "rank")
-    descending = request.args.get("dir") == "desc"
-    rows = services.sorted_rows(calibration, sort, descending) if calibration else []
+    args = _table_args()
+    rows = services.sorted_rows(calibration, args["sort"], args["descending"], flagged_only=args["flagged"]) \
+        if calibration else []
+    pages = max(1, -(-len(rows) // PER_PAGE))
+    page = RowsPage(page=min(args["page"], pages), per_page=PER_PAGE, max_per_page=None, error_out=False, rows=rows)
+    flagged = sum(1 for r in calibration.rows if services.is_flagged(r)) if calibration else 0
     publication = services.active_publication(round_) if round_.status in ("publicised", "final") else None
     objections = services.objections_of(round_)
     files = services.objection_files(o.id for o in objections)
     snapshot = services.snapshot_of(round_) if round_.status == "final" else None
-    return render_template("results/show.html", round=round_, calibration=calibration, rows=rows, sort=sort,
-                           descending=descending, publication=publication, objections=objections, files=files,
+    return render_template("results/show.html", round=round_, calibration=calibration, rows=page.items, page=page,
+                           sort=args["sort"], descending=args["descending"], flagged_only=args["flagged"],
+                           flagged_count=flagged, publication=publication, objections=objections, files=files,
                            snapshot=snapshot, problems=calibration.problems() if calibration else [],
                            today=services.rounds.china_today(), **_labels(round_))
+
+
+def _calibrated_row(round_: Round, application_id: int):
+    """(calibration, row) of an application of a round past assessing; a redirect to the calibration
+    page (with a note) when the round has no scores yet or the application is not among them."""
+    app_ = _application_or_404(round_, application_id)
+    if round_.status not in ("assessing", *PAST_ASSESSING):
+        flash(_("轮次尚未进入评审，没有评分结果"), "info")
+        return None, redirect(url_for("results.show", round_id=round_.id))
+    calibration = services.calibrate(round_)
+    row = calibration.by_id.get(app_.id)
+    if row is None:
+        flash(_("该申报不在评审结果中"), "info")
+        return None, redirect(url_for("results.show", round_id=round_.id))
+    return calibration, row
 
 
 @bp.route("/<int:round_id>/applications/<int:application_id>")
@@ -83,17 +142,32 @@ def application(round_id: int, application_id: int):
     """One application: per indicator the self score, each assessor's score, the aggregate, the
     spread and the combined score, each with its inputs; the assessors' comments."""
     round_ = _round_or_404(round_id)
-    app_ = _application_or_404(round_, application_id)
-    if round_.status not in ("assessing", *PAST_ASSESSING):
-        flash(_("轮次尚未进入评审，没有评分结果"), "info")
-        return redirect(url_for("results.show", round_id=round_id))
-    calibration = services.calibrate(round_)
-    row = calibration.by_id.get(app_.id)
-    if row is None:
-        flash(_("该申报不在评审结果中"), "info")
-        return redirect(url_for("results.show", round_id=round_id))
+    calibration, row = _calibrated_row(round_, application_id)
+    if calibration is None:
+        return row
     return render_template("results/application.html", round=round_, row=row, calibration=calibration,
                            groups=calibration.parts.grouped(), **_labels(round_))
+
+
+@bp.route("/<int:round_id>/applications/<int:application_id>/explain/<figure>")
+@requires("results.view")
+def explain(round_id: int, application_id: int, figure: str):
+    """How one number of the calibration table was computed: the fragment the table fetches when
+    the number is opened (htmx), or a page of its own without JavaScript."""
+    round_ = _round_or_404(round_id)
+    if figure not in services.FIGURES:
+        abort(404)
+    calibration, row = _calibrated_row(round_, application_id)
+    if calibration is None:
+        return row
+    shown = services.explain_figure(row, figure)
+    if shown is None:
+        abort(404)
+    value, text = shown
+    if request.headers.get("HX-Request"):
+        return render_template("results/_explain_text.html", text=text)
+    return render_template("results/explain.html", round=round_, row=row, figure=figure,
+                           label=services.FIGURES[figure], value=value, text=text)
 
 
 def _do(round_id: int, action, success: str, anchor=None):
@@ -137,7 +211,7 @@ def decide(round_id: int, application_id: int):
         flash(str(exc), "error")
     else:
         flash(_("结果已确认"), "success")
-    return _back(round_id, f"app-{application_id}")
+    return _back(round_id, f"app-{application_id}", **_table_view_of_form())
 
 
 @bp.route("/<int:round_id>/publish", methods=["POST"])

@@ -58,13 +58,88 @@ def test_calibration_page_shows_numbers_with_their_inputs(login_as, setup):
     client = login_as("d1admin")
     page = client.get(_url(setup)).get_data(as_text=True)
     assert "18.40" in page and "14.40" in page and "18.50" in page
-    assert "综评总分 = 18.40" in page  # the explanation behind the number
-    assert "考评 王老师" in page and "先进" in page and "合格" in page
+    assert "先进" in page and "合格" in page
+    assert "综评总分 = 18.40" not in page  # the explanations are fetched when a number is opened
+    explain = _url(setup, f"applications/{setup.apps['s1a']}/explain/total")
+    assert f'hx-get="{explain}"' in page and f'href="{explain}"' in page  # htmx, or a link without JavaScript
+    fragment = client.get(explain, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.startswith("<pre") and "综评总分 = 18.40" in fragment and "考评 王老师" in fragment
+    assert "<html" not in fragment
+    alone = client.get(explain).get_data(as_text=True)  # without JavaScript: a page of its own
+    assert "<html" in alone and "综评总分 = 18.40" in alone and "一区甲小学" in alone
+    for figure, text in (("self", "自评总分 ="), ("assessor", "考评分（"), ("spread", "各评审总分："), ("proposal", "达到分数线")):
+        response = client.get(_url(setup, f"applications/{setup.apps['s1a']}/explain/{figure}"),
+                              headers={"HX-Request": "true"})
+        assert response.status_code == 200 and text in response.get_data(as_text=True), figure
+    assert client.get(_url(setup, f"applications/{setup.apps['s1a']}/explain/nothing")).status_code == 404
+    assert client.get(_url(setup, "applications/999999/explain/total")).status_code == 404
     order = client.get(_url(setup) + "?sort=total&dir=asc").get_data(as_text=True)
     table = order[order.index('id="calibration"'):]
     assert table.index("一区乙中学") < table.index("一区甲小学")
     detail = client.get(_url(setup, f"applications/{setup.apps['s1a']}")).get_data(as_text=True)
     assert "王老师" in detail and "李老师" in detail and "甲校台账齐全" in detail and "9.00" in detail
+
+
+def _table_ids(html: str) -> list[int]:
+    table = html[html.index('id="calibration"'):html.index("</table>", html.index('id="calibration"'))]
+    return [int(i) for i in re.findall(r'<tr id="app-(\d+)"', table)]
+
+
+def test_calibration_table_is_paged_after_a_global_sort(app, world, login_as, setup, fake, monkeypatch):
+    from app.results import views
+    from tenants import provisioning
+    from tenants.models import District
+
+    with in_district(app, world.d1):
+        from app.rounds.models import SelfScore
+
+        district = db.session.get(District, world.d1)
+        for n in range(3):
+            school = provisioning.add_school(district, f"一区新学校{n}", "primary", code=f"P{n}")
+            application = Application(school_id=school.id, round_id=setup.round_id, status="scored")
+            db.session.add(application)
+            db.session.flush()
+            for iid in setup.indicators:
+                db.session.add(SelfScore(school_id=school.id, application_id=application.id, indicator_id=iid,
+                                         points=n + 1))
+            fake.sheets[application.id] = {101: fake.sheets[setup.apps["s1b"]][101]}
+        db.session.commit()
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    client = login_as("d1admin")
+    every = _table_ids(client.get(_url(setup) + "?sort=total&dir=desc&page=1").get_data(as_text=True))
+    second = client.get(_url(setup) + "?sort=total&dir=desc&page=2").get_data(as_text=True)
+    third = client.get(_url(setup) + "?sort=total&dir=desc&page=3").get_data(as_text=True)
+    assert len(every) == 2 and len(_table_ids(second)) == 2 and len(_table_ids(third)) == 1
+    order = every + _table_ids(second) + _table_ids(third)
+    assert order[0] == setup.apps["s1a"] and len(set(order)) == 5  # the best total of the round comes first
+    assert "page=3&amp;sort=total&amp;dir=desc" in second  # the page links keep the sort
+    assert _table_ids(client.get(_url(setup) + "?sort=total&dir=desc&page=99").get_data(as_text=True)) == \
+        _table_ids(third)  # past the end: the last page
+    ascending = client.get(_url(setup) + "?sort=total&dir=asc&page=3").get_data(as_text=True)
+    assert _table_ids(ascending) == [setup.apps["s1a"]]
+    # A decision taken on page 2 returns to page 2 of the same order.
+    target = _table_ids(second)[0]
+    response = post(client, _url(setup, f"decisions/{target}"),
+                    {"level": "", "reason": "经研究不予推荐", "sort": "total", "dir": "desc", "page": "2"})
+    assert response.status_code == 302
+    assert "page=2" in response.location and "sort=total" in response.location and "dir=desc" in response.location
+    assert response.location.endswith(f"#app-{target}")
+
+
+def test_calibration_table_can_show_only_the_flagged_applications(app, world, login_as, setup):
+    with in_district(app, world.d1):
+        db.session.get(Round, (world.d1, setup.round_id)).disagreement_threshold = 1
+        db.session.commit()
+    client = login_as("d1admin")
+    page = client.get(_url(setup)).get_data(as_text=True)
+    marked = set(re.findall(r'<tr id="app-(\d+)" data-application="\d+" class="table-warning"', page))
+    assert marked == {str(setup.apps["s1a"])}  # 17 and 20 from its two assessors (> 1); s1b's agree
+    assert 'id="flagged-filter"' in page and "1 份评审分歧" in page
+    flagged = client.get(_url(setup) + "?flagged=1&sort=total&dir=desc").get_data(as_text=True)
+    assert _table_ids(flagged) == [setup.apps["s1a"]]
+    table = flagged[flagged.index('id="calibration"'):]
+    assert "flagged=1" in table  # the sort links keep the filter
+    assert "显示全部申报" in flagged
 
 
 def test_calibration_page_runs_a_constant_number_of_queries(app, world, login_as, setup, fake):

@@ -42,7 +42,7 @@ def victim(app, world):
                       "token_id": token.id, "code": "en", "year": 2026, "plan_id": plan.id,
                       "version_id": version.id, "number": version.number, "scheduled_id": activity.id,
                       "record_id": record.id, "file_id": upload.id, "notification_id": note.id,
-                      "month": 3}
+                      "month": 3, "figure": "total"}
             values.update(_rubric_objects(world))
             values.update(_round_objects(world))
             values.update(_results_objects(world, values))
@@ -410,3 +410,15 @@ def test_district_payloads_only_hold_the_districts_ids(app, world):
         collect(client.get(url).get_json(), out=found)
     assert found["district_id"] == {world.d1}
     assert found.get("school_id", set()) <= {world.s1a, world.s1b, None}
+
+
+def test_an_explanation_of_another_districts_round_is_404_under_ones_own_district(app, victim):
+    """results.explain (a number's inputs, fetched on demand) with d1's round and application ids
+    put under d2's own URL: 404, nothing of d1 in the answer."""
+    client = app.test_client()
+    login(client, "d2admin")
+    for headers in ({"HX-Request": "true"}, {}):
+        response = client.get(f"/d/d2/results/{victim['round_id']}/applications/{victim['application_id']}"
+                              "/explain/total", headers=headers)
+        assert response.status_code == 404
+        assert not any(marker in response.get_data(as_text=True) for marker in FOREIGN_MARKERS)
