@@ -44,16 +44,33 @@ def _apply_scope(state):
         return
     if scope.is_system:
         return
-    district_id = scope.district_id
-    options = [
-        with_loader_criteria(TenantMixin, lambda cls: cls.district_id == district_id, include_aliases=True)
-    ]
-    if scope.school_ids is not None:
-        school_ids = tuple(sorted(scope.school_ids))
-        for cls in _school_partitioned():
-            column = getattr(cls, cls.__school_column__)
-            options.append(with_loader_criteria(cls, column.in_(school_ids), include_aliases=True))
-    state.statement = state.statement.options(*options)
+    school_ids = None if scope.school_ids is None else tuple(sorted(scope.school_ids))
+    state.statement = state.statement.options(*_scope_options(scope.district_id, school_ids))
+
+
+_OPTIONS: dict = {}
+_OPTIONS_MAX = 512
+
+
+def _scope_options(district_id, school_ids: tuple | None) -> tuple:
+    """The loader criteria of a scope, built once per (district, schools) and reused: building
+    ``school_id IN (...)`` for every school-partitioned model on every statement cost an
+    assessor with a hundred schools ~1 ms per query. The options are immutable; the key is the
+    whole scope, so a cached entry is exactly what would be built afresh."""
+    key = (district_id, school_ids)
+    options = _OPTIONS.get(key)
+    if options is None:
+        options = [with_loader_criteria(TenantMixin, lambda cls: cls.district_id == district_id,
+                                        include_aliases=True)]
+        if school_ids is not None:
+            for cls in _school_partitioned():
+                column = getattr(cls, cls.__school_column__)
+                options.append(with_loader_criteria(cls, column.in_(school_ids), include_aliases=True))
+        options = tuple(options)
+        if len(_OPTIONS) >= _OPTIONS_MAX:
+            _OPTIONS.clear()
+        _OPTIONS[key] = options
+    return options
 
 
 @event.listens_for(Session, "before_flush")

@@ -121,6 +121,20 @@ def assessor_of_user(user_id: int) -> Assessor | None:
     return db.session.scalar(select(Assessor).where(Assessor.user_id == user_id, Assessor.active.is_(True)))
 
 
+def assessor_and_schools(user_id: int) -> tuple[Assessor | None, set[int]]:
+    """The user's active assessor and the schools of their assignments (one query)."""
+    assessor, school_ids = None, set()
+    for found, school_id in db.session.execute(
+            select(Assessor, Assignment.school_id)
+            .outerjoin(Assignment, (Assignment.district_id == Assessor.district_id)
+                       & (Assignment.assessor_id == Assessor.id))
+            .where(Assessor.user_id == user_id, Assessor.active.is_(True))):
+        assessor = found
+        if school_id is not None:
+            school_ids.add(school_id)
+    return assessor, school_ids
+
+
 def own_schools(user_ids) -> dict[int, set[int]]:
     """user id → the schools the user holds a role in now (automatic conflicts)."""
     result: dict[int, set[int]] = defaultdict(set)
@@ -683,9 +697,12 @@ def my_assignments(assessor: Assessor) -> list[tuple[Assignment, Round, Applicat
     return [tuple(r) for r in rows]
 
 
-def scores_of(assignment: Assignment) -> dict[int, AssessorScore]:
-    return {s.indicator_id: s for s in db.session.scalars(select(AssessorScore).where(
-        AssessorScore.assignment_id == assignment.id))}
+def scores_of(assignment: Assignment, indicator_ids=None) -> dict[int, AssessorScore]:
+    """The sheet's score rows by indicator (only those of ``indicator_ids`` when given)."""
+    stmt = select(AssessorScore).where(AssessorScore.assignment_id == assignment.id)
+    if indicator_ids is not None:
+        stmt = stmt.where(AssessorScore.indicator_id.in_(list(indicator_ids)))
+    return {s.indicator_id: s for s in db.session.scalars(stmt)}
 
 
 def score_inputs(row: AssessorScore | None) -> Inputs | None:
@@ -727,19 +744,28 @@ def save_scores(assignment: Assignment, round_: Round, entries: dict, *, comment
                 indicators: list[Indicator] | None = None, actor=None) -> int:
     """Save some or all indicators of a sheet: ``entries`` maps indicator id → {points|units|rate,
     comment}. All or nothing: any input out of bounds → AssessmentError with per-indicator
-    messages and nothing saved. A constant number of queries whatever the indicator count."""
+    messages and nothing saved. A constant number of queries whatever the indicator count; only
+    the indicators and score rows named in ``entries`` are read (a per-indicator save reads one
+    of each, not the whole rubric and sheet)."""
     problem = editable_problem(assignment, round_)
     if problem:
         raise AssessmentError(problem)
+    keys: dict = {}
+    for key in entries:
+        try:
+            keys[key] = int(key)
+        except (TypeError, ValueError):
+            continue
     if indicators is None:
-        indicators = list(db.session.scalars(select(Indicator).where(Indicator.rubric_id == round_.rubric_id)))
+        wanted = sorted(set(keys.values()))
+        indicators = list(db.session.scalars(select(Indicator).where(
+            Indicator.rubric_id == round_.rubric_id, Indicator.id.in_(wanted)))) if wanted else []
     by_id = {i.id: i for i in indicators}
     errors, cleaned = {}, {}
     for key, entry in entries.items():
-        try:
-            indicator_id = int(key)
-        except (TypeError, ValueError):
+        if key not in keys:
             continue
+        indicator_id = keys[key]
         indicator = by_id.get(indicator_id)
         if indicator is None:
             errors[str(key)] = "该指标不属于本轮次的考核细则"
@@ -752,7 +778,7 @@ def save_scores(assignment: Assignment, round_: Round, entries: dict, *, comment
         errors["comment"] = f"总体评价不能超过 {MAX_COMMENT} 个字"
     if errors:
         raise AssessmentError(errors)
-    rows = scores_of(assignment)
+    rows = scores_of(assignment, cleaned) if cleaned else {}
     now = _now()
     changes = {}
     for indicator_id, values in cleaned.items():

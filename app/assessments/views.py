@@ -23,7 +23,7 @@ from app.rubrics.models import EVIDENCE_METHODS, INDICATOR_KINDS
 from app.spreadsheets import ImportRejected
 from app.uploads import UploadError, absolute
 from tenants.models import School
-from tenants.scope import Scope, set_scope, tenant_scope
+from tenants.scope import Scope, current_scope, set_scope
 
 log = logging.getLogger("jianjia.assessments")
 
@@ -403,22 +403,25 @@ def _enter_assessor_scope() -> Assessor:
     """The assessor of the current user (404 if none) and a session scope narrowed to the
     schools of their assignments: an assessor reads nothing else of the schools' data."""
     district_id = g.district.id
-    with tenant_scope(Scope.district(district_id)):
-        assessor = services.assessor_of_user(current_user.id)
-        school_ids = set(db.session.scalars(select(Assignment.school_id).where(
-            Assignment.assessor_id == assessor.id))) if assessor is not None else set()
+    previous = current_scope()
+    set_scope(Scope.district(district_id))  # replaced below: no need to restore the previous one
+    assessor, school_ids = services.assessor_and_schools(current_user.id)
     if assessor is None:
+        set_scope(previous)
         abort(404)
     set_scope(Scope.school(district_id, school_ids, user_id=current_user.id, roles=g.scope.roles))
     return assessor
 
 
 def _my_assignment_or_404(assessor: Assessor, assignment_id: int) -> tuple[Assignment, Round]:
-    assignment = db.session.get(Assignment, (g.district.id, assignment_id))
-    if assignment is None or assignment.assessor_id != assessor.id:
+    row = db.session.execute(  # the sheet and its round in one query
+        select(Assignment, Round).join(Round, (Round.district_id == Assignment.district_id)
+                                       & (Round.id == Assignment.round_id))
+        .where(Assignment.district_id == g.district.id, Assignment.id == assignment_id)).first()
+    if row is None:
         abort(404)
-    round_ = db.session.get(Round, (g.district.id, assignment.round_id))
-    if round_ is None or round_.status in ("draft", "open"):
+    assignment, round_ = row
+    if assignment.assessor_id != assessor.id or round_.status in ("draft", "open"):
         abort(404)
     return assignment, round_
 

@@ -5,7 +5,11 @@ and offers to recompile. The job is keyed by year + fingerprint (idempotent)."""
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+
+from flask_sqlalchemy.pagination import Pagination
 
 from sqlalchemy import select
 
@@ -69,12 +73,101 @@ def submit(year: int, actor_user_id: int | None) -> JobRun:
     return run
 
 
+_FIGURES: OrderedDict = OrderedDict()
+_FIGURES_MAX = 8
+_FIGURES_LOCK = threading.Lock()
+
+
 def figures(artifact: Artifact) -> dict:
-    return json.loads(storage.read(artifact).decode("utf-8"))
+    """The stored figures of a roll-up, parsed once per process: a stored file never changes
+    under its (district, artifact, SHA-256) key — storing again writes a new digest. Callers
+    must not modify the result (it is shared between requests)."""
+    key = (artifact.district_id, artifact.id, artifact.sha256, artifact.path)
+    with _FIGURES_LOCK:
+        cached = _FIGURES.get(key)
+        if cached is not None:
+            _FIGURES.move_to_end(key)
+            return cached
+    value = json.loads(storage.read(artifact).decode("utf-8"))
+    with _FIGURES_LOCK:
+        _FIGURES[key] = value
+        while len(_FIGURES) > _FIGURES_MAX:
+            _FIGURES.popitem(last=False)
+    return value
 
 
 def files(year: int, fp: str) -> dict[str, Artifact | None]:
-    return {kind: storage.find(kind, subject(year), fp) for kind in (ROLLUP_XLSX, ROLLUP_PDF, ROLLUP_JSON)}
+    """The three stored outputs of the roll-up with fingerprint ``fp`` (one query)."""
+    kinds = (ROLLUP_XLSX, ROLLUP_PDF, ROLLUP_JSON)
+    found: dict[str, Artifact | None] = dict.fromkeys(kinds)
+    for artifact in db.session.scalars(select(Artifact).where(
+            Artifact.kind.in_(kinds), Artifact.subject == subject(year), Artifact.fingerprint == fp)
+            .order_by(Artifact.created_at, Artifact.id)):
+        found[artifact.kind] = artifact  # the newest wins, as storage.find
+    return found
+
+
+# --------------------------------------------------------------------------- the school table
+
+PER_PAGE = 50
+SORTS = {  # sort key → the row's value (None / "" sort last in either direction)
+    "name": lambda r: r["name"],
+    "kind": lambda r: r["kind_label"],
+    "plan": lambda r: r["plan_status_label"],
+    "submitted": lambda r: r["submitted_on"],
+    "completion": lambda r: r["completion_rate"],
+    "summary": lambda r: r["summary_status_label"],
+    "applications": lambda r: r["applications_submitted"],
+    "total": lambda r: r["total"],
+    "rank": lambda r: r["rank"],
+    "tier": lambda r: r["tier"],
+    "review": lambda r: r["review_due"],
+}
+
+
+class SchoolPage(Pagination):
+    """One page of the per-school rows (already in memory: the stored figures), shaped like
+    Flask-SQLAlchemy's pagination so the shared ``pagination`` macro draws it."""
+
+    def _query_items(self):
+        rows = self._query_args["rows"]
+        return rows[self._query_offset:self._query_offset + self.per_page]
+
+    def _query_count(self):
+        return len(self._query_args["rows"])
+
+
+@dataclass
+class SchoolTable:
+    page: SchoolPage
+    q: str
+    kind: str
+    sort: str
+    desc: bool
+    kinds: list  # [(kind, label)] of the district's schools, for the filter
+
+
+def school_table(rows: list[dict], *, q: str = "", kind: str = "", sort: str = "name", desc: bool = False,
+                 page: int = 1, per_page: int = PER_PAGE) -> SchoolTable:
+    """The dashboard's school table: rows filtered by name/code (``q``) and school kind, sorted by
+    a column (missing values last, then by name as the figures are ordered), one page of them.
+    Unknown sort keys or kinds fall back to the defaults; a page past the end shows the last."""
+    kinds = sorted({(r["kind"], r["kind_label"]) for r in rows})
+    kind = kind if kind in {k for k, _ in kinds} else ""
+    sort = sort if sort in SORTS else "name"
+    q = (q or "").strip()[:50]
+    needle = q.casefold()
+    chosen = [r for r in rows if (not kind or r["kind"] == kind)
+              and (not needle or needle in r["name"].casefold() or needle in (r.get("code") or "").casefold())]
+    if sort != "name" or desc:
+        key = SORTS[sort]
+        present = [r for r in chosen if key(r) not in (None, "")]
+        missing = [r for r in chosen if key(r) in (None, "")]
+        chosen = sorted(present, key=key, reverse=desc) + missing
+    last = max(1, -(-len(chosen) // per_page))
+    page = min(max(1, page), last)
+    return SchoolTable(SchoolPage(rows=chosen, page=page, per_page=per_page, max_per_page=None, error_out=False),
+                       q, kind, sort, desc, kinds)
 
 
 @jobs.handler(KIND)

@@ -2,13 +2,13 @@
 downloads (Excel 汇总表, PDF report) and the JSON the charts read."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.access import requires
 from app.compilation import storage
-from app.compilation.models import ROLLUP_PDF, ROLLUP_XLSX
+from app.compilation.models import ROLLUP_JSON, ROLLUP_PDF, ROLLUP_XLSX
 from app.extensions import db
 from app.rollup import data, services
 
@@ -32,24 +32,43 @@ def index():
     return redirect(url_for("rollup.show", year=current_year()))
 
 
+SCHOOLS_BLOCK = "rollup-schools-block"  # the element htmx swaps when paging/sorting the school table
+
+
 @bp.route("/<int:year>")
 @requires("rollup.view")
 def show(year: int):
+    """The dashboard: district figures and charts, and one page of the school table (50 rows,
+    searched/filtered/sorted server-side). Paging the table with htmx answers the table alone."""
     _check_year(year)
+    if (request.headers.get("HX-Request") and request.headers.get("HX-Target") == SCHOOLS_BLOCK
+            and not request.headers.get("HX-History-Restore-Request")):
+        artifact = storage.find(ROLLUP_JSON, services.subject(year))
+        if storage.exists(artifact):
+            figures = services.figures(artifact)
+            table = _school_table(figures)
+            return render_template("rollup/_schools.html", year=year, figures=figures, table=table, pct=data.pct,
+                                   labels=_row_labels(table.page.items))
     st = services.state(year)
     figures = services.figures(st.artifact) if st.artifact else None
-    files = services.files(year, st.artifact.fingerprint) if st.artifact else {}
-    return render_template("rollup/show.html", year=year, st=st, figures=figures, files=files, pct=data.pct,
-                           chart=services.dashboard(figures) if figures else None, labels=_row_labels(figures))
+    table = _school_table(figures) if figures else None  # the charts read data.json (the same figures)
+    return render_template("rollup/show.html", year=year, st=st, figures=figures, pct=data.pct, table=table,
+                           labels=_row_labels(table.page.items if table else []))
 
 
-def _row_labels(figures: dict | None) -> dict:
-    """The run-time labels of the school rows, each translated once (a district has hundreds of
-    rows but a handful of distinct kinds and states)."""
+def _school_table(figures: dict) -> services.SchoolTable:
+    args = request.args
+    return services.school_table(figures["schools"], q=args.get("q", ""), kind=args.get("kind", ""),
+                                 sort=args.get("sort", "name"), desc=args.get("dir") == "desc",
+                                 page=args.get("page", 1, type=int) or 1)
+
+
+def _row_labels(rows: list[dict]) -> dict:
+    """The run-time labels of the shown school rows, each translated once (a page has 50 rows
+    but a handful of distinct kinds and states)."""
     from app.i18n import translate
 
-    values = {r.get(key) for r in (figures or {}).get("schools", [])
-              for key in ("kind_label", "plan_status_label", "summary_status_label")}
+    values = {r.get(key) for r in rows for key in ("kind_label", "plan_status_label", "summary_status_label")}
     return {value: translate(value) for value in values if value}
 
 
@@ -72,6 +91,8 @@ def data_json(year: int):
         return jsonify({"year": year, "ready": False, "stale": False,
                         "run": st.run.id if st.run else None}), 200
     payload = services.dashboard(services.figures(st.artifact))
+    if request.args.get("charts") == "1":  # what the dashboard's charts read: no per-school rows
+        payload.pop("schools")
     payload.update(ready=True, stale=st.stale, fingerprint=st.artifact.fingerprint)
     return jsonify(payload)
 

@@ -3,6 +3,7 @@ the assessor's list and sheet (bounds, typed input kept, per-indicator save, sub
 others hidden), evidence inline, access (404 / 403), progress, reopen, constant queries."""
 import io
 import re
+from decimal import Decimal
 
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
@@ -326,3 +327,43 @@ def test_sheet_page_and_save_run_constant_queries(app, world, login_as, assessin
     large = measure()
     assert large[2] > small[2] + 10
     assert small[:2] == large[:2], (small, large)
+
+
+def test_per_indicator_save_touches_its_row_only_and_checks_bounds(app, world, login_as, assessing):
+    """The htmx save reads and writes the one indicator it names: the other rows of the sheet are
+    kept, out-of-bounds input and an indicator of no rubric of the round save nothing, and the
+    statements do not grow with the rows already on the sheet."""
+    assignment_id = _assign(app, world, assessing, "d1assessor")
+    ind = assessing.rubric.ind
+    client = login_as("d1assessor")
+    url = f"/d/d1/assess/{assignment_id}/indicators/"
+    with app.app_context():
+        engine = db.engine
+
+    def save(key, value, field="points"):
+        with count_queries(engine) as statements:
+            response = post(client, f"{url}{ind[key]}", {f"{field}-{ind[key]}": value})
+        assert response.status_code == 200
+        return response.get_data(as_text=True), len(statements)
+
+    def stored():
+        with in_district(app, world.d1):
+            return {row.indicator_id: (row.points, row.units) for row in db.session.scalars(
+                select(AssessorScore).where(AssessorScore.assignment_id == assignment_id))}
+
+    text, first = save("org", "3.5")
+    assert "已保存" in text and stored() == {ind["org"]: (Decimal("3.5"), None)}
+    text, _ = save("meetings", "1", field="units")
+    assert "已保存" in text
+    text, more = save("discipline", "2")
+    assert "已保存" in text and more == first  # two more rows on the sheet, the same statements
+    assert stored() == {ind["org"]: (Decimal("3.5"), None), ind["meetings"]: (None, 1),
+                        ind["discipline"]: (Decimal("2"), None)}
+    text, _ = save("org", "9")  # over the indicator's 4 points
+    assert "text-danger" in text and "组织健全" in text
+    text, _ = save("org", "-1")
+    assert "text-danger" in text
+    assert stored()[ind["org"]] == (Decimal("3.5"), None)  # the last good input is kept
+    response = post(client, f"{url}999999", {"points-999999": "1"})
+    assert "text-danger" in response.get_data(as_text=True) and "不属于" in response.get_data(as_text=True)
+    assert len(stored()) == 3

@@ -54,6 +54,22 @@ def test_district_compiles_the_rollup_and_downloads_excel_and_pdf(new_page, arti
     page.wait_for_selector("#chart-completion canvas", timeout=10_000)  # ECharts drew from the JSON
     page.screenshot(path=str(artifacts / "rollup-dashboard.png"), full_page=True)
 
+    # the school table sorts (and pages) on the server; htmx swaps the table alone
+    first_cells = "#rollup-schools tbody tr td:first-child"
+    assert page.locator(first_cells).all_inner_texts() == ["一区乙中学", "一区甲小学"]
+    page.evaluate("window.stillHere = true")  # a full page load would forget it
+    page.click("#rollup-schools a[data-sort=name]")
+    page.wait_for_url("**dir=desc**")
+    page.wait_for_selector("#rollup-schools a[aria-sort=descending]")
+    assert page.locator(first_cells).all_inner_texts() == ["一区甲小学", "一区乙中学"]
+    assert page.locator("#chart-completion canvas").count() == 1  # the rest of the page was kept
+    page.fill("#rollup-schools-filter input[name=q]", "甲")
+    page.click("#rollup-schools-filter button[type=submit]")
+    page.wait_for_url("**q=**")
+    page.wait_for_function("document.querySelectorAll('#rollup-schools tbody tr').length === 1")
+    assert page.locator(first_cells).all_inner_texts() == ["一区甲小学"]
+    assert page.evaluate("window.stillHere === true")  # swapped by htmx, not reloaded
+
     with page.expect_download() as info:
         page.click("#download-xlsx")
     download = info.value
