@@ -308,7 +308,7 @@ def _annual_round(district_id, schools, year, indicator_count, rng, out: Generat
     """A published rubric and this year's 年度考评, opened through the services (that enters every
     school), every application filled with self scores and submitted, then moved to assessing."""
     from app.rounds import services as rounds
-    from app.rounds.models import Application, ApplicationSnapshot, SelfScore
+    from app.rounds.models import Application, ApplicationSnapshot, SelfScore, snapshot_figures
     from app.rubrics import services as rubrics
 
     doc, errors = rubrics.clean_document(synthetic_rubric(indicator_count))
@@ -340,9 +340,11 @@ def _annual_round(district_id, schools, year, indicator_count, rng, out: Generat
         result = rounds.evaluate(parts, scores.get(application.id, {}))
         content = rounds.snapshot_content(application, round_, schools_by_id[application.school_id], parts,
                                           scores.get(application.id, {}), result, [], 1, now, False)
+        content = json.loads(json.dumps(content))
         snapshots.append({"district_id": district_id, "school_id": application.school_id, "id": snapshot_id,
-                          "application_id": application.id, "number": 1, "content": json.loads(json.dumps(content)),
-                          "submitted_at": now, "submitted_by": None, "dossier_run_id": None})
+                          "application_id": application.id, "number": 1, "content": content,
+                          "submitted_at": now, "submitted_by": None, "dossier_run_id": None,
+                          **snapshot_figures(content)})
         application.status = "submitted"
         application.latest_snapshot_no = 1
         application.first_submitted_at = application.last_submitted_at = now

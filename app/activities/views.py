@@ -14,6 +14,8 @@ from app.access import requires
 from app.activities import services
 from app.activities.forms import ActivityForm, FilesForm
 from app.extensions import db
+from app.i18n import translate
+from app.paging import ListPage
 from app.plans.models import CATEGORIES
 from app.uploads import UploadError, absolute
 
@@ -253,9 +255,13 @@ def completion(year: int):
     sort = request.args.get("sort", "name")
     sort = sort if sort in services.SORT_KEYS else "name"
     order = "desc" if request.args.get("order") == "desc" else "asc"
+    q = (request.args.get("q") or "").strip()[:50]
     rows = services.sort_completion(services.district_completion(year), sort, order == "desc")
-    return render_template("activities/completion.html", year=year, rows=rows, sort=sort, order=order,
-                           totals=services.completion_totals(rows), chart=services.chart_data(rows))
+    page = ListPage(services.search_completion(rows, q), max(1, request.args.get("page", 1, type=int)))
+    labels = {label: translate(label) for label in {r.plan_status_label for r in page.items}}
+    return render_template("activities/completion.html", year=year, rows=rows, page=page, q=q, sort=sort,
+                           order=order, labels=labels, totals=services.completion_totals(rows),
+                           chart=services.chart_data(rows))
 
 
 @bp.route("/activities/<int:year>/completion.xlsx")
@@ -265,6 +271,7 @@ def completion_export(year: int):
     sort = request.args.get("sort", "name")
     rows = services.sort_completion(services.district_completion(year), sort if sort in services.SORT_KEYS else "name",
                                     request.args.get("order") == "desc")
+    rows = services.search_completion(rows, (request.args.get("q") or "").strip()[:50])
     data = services.completion_workbook(rows, year, g.district.name)
     return send_file(io.BytesIO(data), as_attachment=True, download_name=f"{g.district.name}{year}年计划完成率.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

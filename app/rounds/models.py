@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 from app.i18n import N_
+from app.rubrics.models import BONUS
 from tenants.models import SchoolScopedMixin, TenantMixin, UTCDateTime, tenant_fk, utcnow
 
 TITLE_ROUND = "title"
@@ -132,6 +133,38 @@ class ApplicationSnapshot(SchoolScopedMixin, db.Model):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_by: Mapped[int | None] = mapped_column(BigInteger)
     dossier_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Figures of ``content`` kept in columns, so the round's progress page reads them without the
+    # JSON (migration 0010): written once with the snapshot (``snapshot_figures``), never changed.
+    total: Mapped[Decimal | None] = mapped_column(Score)          # content["total"], the self-assessment total
+    filled: Mapped[int | None] = mapped_column(Integer)           # counted indicators with an input
+    with_evidence: Mapped[int | None] = mapped_column(Integer)    # counted indicators with ≥1 evidence file
+
+
+def snapshot_figures(content: dict | None) -> dict:
+    """The column figures of a snapshot's content: its total, and — when the content lists its
+    scores and evidence — the indicators other than bonus ones that have an input (points, units
+    or rate) and that have evidence, as the live progress counts them from the rows. None where
+    the content does not say."""
+    content = content or {}
+    total = content.get("total")
+    figures = {"total": Decimal(str(total)) if total not in (None, "") else None, "filled": None,
+               "with_evidence": None}
+    scores, evidence = content.get("scores"), content.get("evidence")
+    if isinstance(scores, list) and isinstance(evidence, list):
+        counted = {s.get("indicator_id") for s in scores if s.get("kind") != BONUS}
+        figures["filled"] = sum(1 for s in scores if s.get("kind") != BONUS
+                                and any(s.get(k) is not None for k in ("points", "units", "rate")))
+        figures["with_evidence"] = len({e.get("indicator_id") for e in evidence} & counted)
+    return figures
+
+
+@event.listens_for(ApplicationSnapshot, "before_insert")
+def _snapshot_figures(mapper, connection, target):
+    """Fill the figure columns from the content when the snapshot is written (bulk inserts of
+    plain rows, as the synthetic data does, call ``snapshot_figures`` themselves)."""
+    for key, value in snapshot_figures(target.content).items():
+        if getattr(target, key) is None:
+            setattr(target, key, value)
 
 
 class ApplicationComment(SchoolScopedMixin, db.Model):

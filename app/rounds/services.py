@@ -15,6 +15,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, distinct, func, or_, select
@@ -1064,69 +1065,93 @@ def visible_rounds() -> list[Round]:
 NOT_APPLIED = "none"
 
 
-@dataclass
+@dataclass(slots=True)
 class ProgressRow:
-    school: School
-    application: Application | None
+    """One school of the round's progress: ``school`` (id, name, code) and ``application`` (id,
+    school_id, status, entered_automatically, late, first_submitted_at, last_submitted_at, …, or
+    None) are plain column rows, not ORM entities."""
+    school: Any
+    application: Any
     filled: int
     total: int
     with_evidence: int
-    self_total: str | None
-
-    @property
-    def status(self) -> str:
-        return self.application.status if self.application else NOT_APPLIED
+    self_points: Decimal | None = None  # the latest submission's self-assessment total
+    status: str = NOT_APPLIED
+    late: bool = False
 
     @property
     def status_label(self) -> str:
-        return self.application.status_label if self.application else "未申报"
+        return APPLICATION_STATE_LABELS.get(self.status, self.status) if self.application else "未申报"
 
     @property
     def complete(self) -> bool:
         return self.total > 0 and self.filled >= self.total
 
     @property
-    def late(self) -> bool:
-        return bool(self.application and self.application.late)
+    def self_total(self) -> str | None:
+        """The total as the snapshot holds it: a string with two decimals."""
+        return None if self.self_points is None else str(q2(self.self_points))
 
 
 def progress(round_: Round) -> list[ProgressRow]:
     """Every active school of the district with its application's state and completeness, in
-    a fixed number of queries however many schools there are."""
-    schools = list(db.session.scalars(select(School).where(School.active.is_(True)).order_by(School.name)))
-    applications = {a.school_id: a for a in db.session.scalars(
-        select(Application).where(Application.round_id == round_.id))}
+    a fixed number of queries however many schools there are.
+
+    A frozen application (submitted or later: its self scores and evidence cannot change) takes
+    its figures from the columns of its latest snapshot, which were counted from the same rows
+    when it was submitted; only editable applications (or snapshots without figures) are counted
+    from the self score and evidence rows. The JSON content is never read."""
+    schools = db.session.execute(select(School.id, School.name, School.code)
+                                 .where(School.active.is_(True)).order_by(School.name, School.id)).all()
+    latest = and_(ApplicationSnapshot.district_id == Application.district_id,
+                  ApplicationSnapshot.application_id == Application.id,
+                  ApplicationSnapshot.number == Application.latest_snapshot_no)
+    # Columns by position below: 0 id, 1 school_id, 2 status, 4 late, 7 total, 8 filled, 9 with_evidence.
+    applications = {row[1]: row for row in db.session.execute(
+        select(Application.id, Application.school_id, Application.status, Application.entered_automatically,
+               Application.late, Application.first_submitted_at, Application.last_submitted_at,
+               ApplicationSnapshot.total, ApplicationSnapshot.filled, ApplicationSnapshot.with_evidence)
+        .outerjoin(ApplicationSnapshot, latest).where(Application.round_id == round_.id))}
     counted = (Indicator.kind != BONUS)
     total = db.session.scalar(select(func.count(Indicator.id)).where(
         Indicator.rubric_id == round_.rubric_id, counted)) or 0 if round_.rubric_id else 0
-    app_join = and_(Application.district_id == SelfScore.district_id, Application.id == SelfScore.application_id)
-    filled = dict(db.session.execute(
-        select(SelfScore.application_id, func.count(SelfScore.id))
-        .join(Application, app_join)
-        .join(Indicator, and_(Indicator.district_id == SelfScore.district_id, Indicator.id == SelfScore.indicator_id))
-        .where(Application.round_id == round_.id, counted,
-               or_(SelfScore.points.is_not(None), SelfScore.units.is_not(None), SelfScore.rate.is_not(None)))
-        .group_by(SelfScore.application_id)).all())
-    with_evidence = dict(db.session.execute(
-        select(Evidence.application_id, func.count(distinct(Evidence.indicator_id)))
-        .join(Application, and_(Application.district_id == Evidence.district_id,
-                                Application.id == Evidence.application_id))
-        .join(Indicator, and_(Indicator.district_id == Evidence.district_id, Indicator.id == Evidence.indicator_id))
-        .where(Application.round_id == round_.id, counted)
-        .group_by(Evidence.application_id)).all())
-    totals = {app_id: (content or {}).get("total") for app_id, content in db.session.execute(
-        select(ApplicationSnapshot.application_id, ApplicationSnapshot.content)
-        .join(Application, and_(Application.district_id == ApplicationSnapshot.district_id,
-                                Application.id == ApplicationSnapshot.application_id,
-                                Application.latest_snapshot_no == ApplicationSnapshot.number))
-        .where(Application.round_id == round_.id)).all()}
+    live_ids = {row[0] for row in applications.values() if row[2] in EDITABLE or row[8] is None}
+    filled, with_evidence = {}, {}
+    if live_ids:
+        live = or_(Application.status.in_(EDITABLE), ApplicationSnapshot.filled.is_(None))
+        app_join = and_(Application.district_id == SelfScore.district_id, Application.id == SelfScore.application_id)
+        filled = dict(db.session.execute(
+            select(SelfScore.application_id, func.count(SelfScore.id))
+            .join(Application, app_join).outerjoin(ApplicationSnapshot, latest)
+            .join(Indicator, and_(Indicator.district_id == SelfScore.district_id,
+                                  Indicator.id == SelfScore.indicator_id))
+            .where(Application.round_id == round_.id, live, counted,
+                   or_(SelfScore.points.is_not(None), SelfScore.units.is_not(None), SelfScore.rate.is_not(None)))
+            .group_by(SelfScore.application_id)).all())
+        with_evidence = dict(db.session.execute(
+            select(Evidence.application_id, func.count(distinct(Evidence.indicator_id)))
+            .join(Application, and_(Application.district_id == Evidence.district_id,
+                                    Application.id == Evidence.application_id))
+            .outerjoin(ApplicationSnapshot, latest)
+            .join(Indicator, and_(Indicator.district_id == Evidence.district_id, Indicator.id == Evidence.indicator_id))
+            .where(Application.round_id == round_.id, live, counted)
+            .group_by(Evidence.application_id)).all())
     rows = []
     for school in schools:
-        application = applications.get(school.id)
-        app_id = application.id if application else None
-        rows.append(ProgressRow(school, application, filled.get(app_id, 0), total, with_evidence.get(app_id, 0),
-                                totals.get(app_id)))
+        application = applications.get(school[0])
+        if application is None:
+            rows.append(ProgressRow(school, None, 0, total, 0))
+        elif application[0] in live_ids:
+            rows.append(ProgressRow(school, application, filled.get(application[0], 0), total,
+                                    with_evidence.get(application[0], 0), application[7], application[2],
+                                    bool(application[4])))
+        else:
+            rows.append(ProgressRow(school, application, application[8], total, application[9], application[7],
+                                    application[2], bool(application[4])))
     return rows
+
+
+PROGRESS_PER_PAGE = 50  # schools per page of the progress table
 
 
 def filter_progress(rows: list[ProgressRow], *, status: str = "", q: str = "", late: bool = False,
@@ -1134,7 +1159,7 @@ def filter_progress(rows: list[ProgressRow], *, status: str = "", q: str = "", l
     if status:
         rows = [r for r in rows if r.status == status]
     if q:
-        rows = [r for r in rows if q in r.school.name or q in (r.school.code or "")]
+        rows = [r for r in rows if q in r.school[1] or q in (r.school[2] or "")]
     if late:
         rows = [r for r in rows if r.late]
     if incomplete:
@@ -1148,9 +1173,6 @@ def progress_summary(rows: list[ProgressRow]) -> dict:
         counts[r.status] = counts.get(r.status, 0) + 1
     return {"schools": len(rows), "counts": counts, "late": sum(1 for r in rows if r.late),
             "complete": sum(1 for r in rows if r.complete)}
-
-
-
 
 
 def progress_workbook(round_: Round, rows: list[ProgressRow], district_name: str) -> bytes:

@@ -13,11 +13,13 @@ from sqlalchemy import select
 from app.access import requires
 from app.audit.services import record
 from app.extensions import db
+from app.i18n import translate
+from app.paging import ListPage
 from app.rounds import evidence as evidence_service
 from app.rounds import services
 from app.rounds.forms import RoundForm
 from app.rounds.models import APPLICATION_STATE_LABELS, ROUND_KINDS, ROUND_STATE_LABELS, Application, Round
-from app.rubrics.models import EVIDENCE_METHODS, INDICATOR_KINDS, PROVIDED_SOURCES
+from app.rubrics.models import EVIDENCE_METHODS, INDICATOR_KINDS, PROVIDED_SOURCES, Rubric
 from app.titles.models import HOME_KINDS, TIERS
 from app.uploads import UploadError, absolute, remove
 from tenants.models import School
@@ -172,13 +174,19 @@ def _progress_args():
 def show(round_id: int):
     """The round's set-up and its progress: every school, status, completeness, late flags."""
     round_ = _round_or_404(round_id)
-    rubric = services.rubric_parts(round_.rubric_id).rubric if round_.rubric_id else None
+    rubric = db.session.get(Rubric, (g.district.id, round_.rubric_id)) if round_.rubric_id else None
     rows = services.progress(round_)
     args = _progress_args()
-    shown = services.filter_progress(rows, **args)
-    return render_template("rounds/show.html", round=round_, rubric=rubric, rows=shown, args=args,
+    page = ListPage(services.filter_progress(rows, **args), max(1, request.args.get("page", 1, type=int)),
+                    services.PROGRESS_PER_PAGE)
+    return render_template("rounds/show.html", round=round_, rubric=rubric, page=page, rows=page.items, args=args,
                            summary=services.progress_summary(rows), last_day=services.last_day(round_),
-                           **LABELS)
+                           status_labels=_status_labels(page.items), **LABELS)
+
+
+def _status_labels(rows) -> dict:
+    """The status labels of the shown rows, each translated once (50 rows, a handful of states)."""
+    return {label: translate(label) for label in {r.status_label for r in rows}}
 
 
 @bp.route("/<int:round_id>/progress.xlsx")

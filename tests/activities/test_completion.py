@@ -155,3 +155,29 @@ def test_overview_runs_a_constant_number_of_queries(app, world, filled, login_as
     assert small == large, (small, large)
     assert small["service"] <= 3
     assert all(n <= 20 for n in large.values()), large
+
+
+def test_overview_is_paged_with_its_sort_and_search(app, world, filled, login_as):
+    """50 schools a page; the sort and the search stay on every page link; the figures above the
+    table (schools, totals, chart) are the whole district's."""
+    client = login_as("d1staff")
+    _grow(app, world, 63)  # 65 schools
+    whole = []
+    for page in (1, 2):
+        html = client.get(URL + f"?sort=rate&order=desc&page={page}").get_data(as_text=True)
+        whole.append(html)
+    first, second = ([name for _, name in _rows(html)] for html in whole)
+    assert (len(first), len(second)) == (50, 15) and not set(first) & set(second)
+    everything = client.get("/d/d1/activities/2026/completion.xlsx?sort=rate&order=desc")
+    ws = load_workbook(io.BytesIO(everything.data)).active
+    assert first + second == [row[0].value for row in ws.iter_rows(min_row=3) if row[0].value != "合计"]
+    assert 'id="stat-schools">65<' in whole[1] and "共 65 条" in whole[0]
+    link = re.search(r'<a class="page-link" href="([^"]*page=2[^"]*)"', whole[0]).group(1).replace("&amp;", "&")
+    assert "sort=rate" in link and "order=desc" in link
+    found = client.get(URL + "?q=扩充学校00").get_data(as_text=True)
+    assert [name for _, name in _rows(found)] == [f"扩充学校00{i}" for i in range(10)]
+    assert 'id="stat-schools">65<' in found and 'class="pagination' not in found
+    sort_link = re.search(r'href="([^"]*sort=done[^"]*)"', found).group(1)
+    assert "q=" in sort_link and "page=" not in sort_link
+    assert "没有符合条件的学校" in client.get(URL + "?q=没有这所学校").get_data(as_text=True)
+    assert len(_rows(client.get(URL + "?page=9").get_data(as_text=True))) == 15  # past the end: the last page

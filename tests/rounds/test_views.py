@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
+from decimal import Decimal
 
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -245,8 +246,89 @@ def test_progress_runs_constant_queries(app, world, login_as, rubric):
     assert small == large, (small, large)
     print("queries per page:", large)
     assert all(n <= 25 for n in large.values()), large
-    page = client.get(f"/d/d1/rounds/{round_id}/").get_data(as_text=True)
-    assert page.count("<tr data-school=") == 60
+    # The table is paged (50 a page) in the same number of statements; the summary counts every school.
+    first = client.get(f"/d/d1/rounds/{round_id}/").get_data(as_text=True)
+    with count_queries(engine) as statements:
+        second = client.get(f"/d/d1/rounds/{round_id}/?page=2").get_data(as_text=True)
+    assert len(statements) == large[f"/d/d1/rounds/{round_id}/"]
+    shown = [set(re.findall(r'<tr data-school="(\d+)"', page)) for page in (first, second)]
+    assert (len(shown[0]), len(shown[1])) == (50, 10) and not shown[0] & shown[1]
+    assert 'id="stat-schools">60<' in second and "共 60 条" in first
+    assert f'href="/d/d1/rounds/{round_id}/?page=2"' in first
+
+
+def test_progress_pages_keep_the_filters(app, world, login_as, rubric):
+    round_id = open_round(app, world, rubric, **WIDE_OPEN)
+    _grow(app, world, rubric, round_id, 120)  # 122 schools, every other grown one late
+    client = login_as("d1admin")
+    url = f"/d/d1/rounds/{round_id}/?q=扩充学校&late=1"
+    first = client.get(url).get_data(as_text=True)
+    names = re.findall(r'<tr data-school="\d+">\s*<td><a [^>]*>([^<]+)</a>', first)
+    assert len(names) == 50 and names == sorted(names) and all(n.startswith("扩充学校") for n in names)
+    assert "共 60 条" in first  # 60 late schools match, in two pages
+    link = re.search(r'<a class="page-link" href="([^"]*page=2[^"]*)"', first).group(1).replace("&amp;", "&")
+    assert "late=1" in link and "q=" in link and "status=" not in link
+    second = client.get(link).get_data(as_text=True)
+    more = re.findall(r'<tr data-school="\d+">\s*<td><a [^>]*>([^<]+)</a>', second)
+    assert len(more) == 10 and not set(more) & set(names) and names[-1] < more[0]
+    assert client.get(url + "&page=99").get_data(as_text=True).count("<tr data-school=") == 10  # the last page
+    assert client.get(url + "&page=x").status_code == 200
+
+
+def test_progress_figures_of_a_frozen_application_match_its_rows(app, world, rubric):
+    """A submitted application shows the figures its snapshot counted when it was frozen; they
+    are what counting its rows gives (the same application counted live when it is editable)."""
+    from app.rounds import services
+    from app.rounds.models import Evidence, snapshot_figures
+    from tests.rounds.conftest import full_entries, in_school
+
+    round_id = open_round(app, world, rubric, **WIDE_OPEN)
+    with in_school(app, world.d1, world.s1a):
+        application = db.session.scalar(select(Application).where(Application.round_id == round_id))
+        services.save_self_scores(application, full_entries(rubric), today=date(2026, 3, 2))
+        for key in ("org", "org", "meetings", "prize"):  # two files on one, and one on the bonus (not counted)
+            db.session.add(Evidence(district_id=world.d1, school_id=world.s1a, application_id=application.id,
+                                    indicator_id=rubric.ind[key], original_name="台账.pdf", stored_path="none",
+                                    content_type="application/pdf", size=10, sha256="0" * 64))
+        snapshot = services.submit(application, user_id=1, roles=("school_chair",), today=date(2026, 3, 2))
+        db.session.commit()
+        assert (snapshot.filled, snapshot.with_evidence) == (6, 2)
+        assert snapshot.total == Decimal(snapshot.content["total"])
+        assert snapshot_figures(snapshot.content) == {"total": snapshot.total, "filled": 6, "with_evidence": 2}
+    with in_district(app, world.d1):
+        round_ = db.session.get(Round, (world.d1, round_id))
+        frozen = {r.school[0]: r for r in services.progress(round_)}[world.s1a]
+        db.session.get(Application, (world.d1, frozen.application[0])).status = "returned"  # counted from rows
+        db.session.flush()
+        live = {r.school[0]: r for r in services.progress(round_)}[world.s1a]
+        db.session.rollback()
+    assert (frozen.filled, frozen.total, frozen.with_evidence) == (live.filled, live.total, live.with_evidence) \
+        == (6, 6, 2)
+    assert frozen.self_total == live.self_total == snapshot.content["total"]
+    assert frozen.status == "submitted" and live.status == "returned"
+
+
+def test_snapshot_figures_migration_counts_as_the_app(app, world, rubric):
+    """Migration 0010 fills the columns of existing snapshots with its own copy of the counting."""
+    import importlib.util
+    import os
+
+    from app.rounds.models import snapshot_figures
+
+    path = os.path.join(os.path.dirname(app.root_path), "migrations", "versions", "0010_snapshot_figures.py")
+    spec = importlib.util.spec_from_file_location("migration_0010", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    scores = [{"indicator_id": 1, "kind": "points", "points": "3.00", "units": None, "rate": None},
+              {"indicator_id": 2, "kind": "deduction", "points": None, "units": 0, "rate": None},
+              {"indicator_id": 3, "kind": "rate_band", "points": None, "units": None, "rate": None},
+              {"indicator_id": 4, "kind": "bonus", "points": "2.00", "units": None, "rate": None}]
+    evidence = [{"indicator_id": 1}, {"indicator_id": 1}, {"indicator_id": 3}, {"indicator_id": 4}]
+    for content in ({"total": "5.00", "scores": scores, "evidence": evidence}, {"total": "3.00"}, {}, None):
+        assert migration._figures(content) == snapshot_figures(content)
+    assert snapshot_figures({"total": "5.00", "scores": scores, "evidence": evidence}) == \
+        {"total": Decimal("5.00"), "filled": 2, "with_evidence": 2}
+    assert snapshot_figures({"total": "3.00"}) == {"total": Decimal("3.00"), "filled": None, "with_evidence": None}
 
 
 def test_navigation_links(app, world, login_as, rubric):
