@@ -9,8 +9,6 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from flask_sqlalchemy.pagination import Pagination
-
 from sqlalchemy import select
 
 from app.compilation import fonts, storage
@@ -18,6 +16,7 @@ from app.compilation.models import ROLLUP_JSON, ROLLUP_PDF, ROLLUP_XLSX, Artifac
 from app.extensions import db
 from app.jobs import services as jobs
 from app.jobs.models import FAILED, JobRun
+from app.paging import PER_PAGE, ListPage
 from app.rollup import data, excel, report
 
 KIND = "rollup"
@@ -109,7 +108,6 @@ def files(year: int, fp: str) -> dict[str, Artifact | None]:
 
 # --------------------------------------------------------------------------- the school table
 
-PER_PAGE = 50
 SORTS = {  # sort key → the row's value (None / "" sort last in either direction)
     "name": lambda r: r["name"],
     "kind": lambda r: r["kind_label"],
@@ -125,21 +123,9 @@ SORTS = {  # sort key → the row's value (None / "" sort last in either directi
 }
 
 
-class SchoolPage(Pagination):
-    """One page of the per-school rows (already in memory: the stored figures), shaped like
-    Flask-SQLAlchemy's pagination so the shared ``pagination`` macro draws it."""
-
-    def _query_items(self):
-        rows = self._query_args["rows"]
-        return rows[self._query_offset:self._query_offset + self.per_page]
-
-    def _query_count(self):
-        return len(self._query_args["rows"])
-
-
 @dataclass
 class SchoolTable:
-    page: SchoolPage
+    page: ListPage
     q: str
     kind: str
     sort: str
@@ -164,10 +150,7 @@ def school_table(rows: list[dict], *, q: str = "", kind: str = "", sort: str = "
         present = [r for r in chosen if key(r) not in (None, "")]
         missing = [r for r in chosen if key(r) in (None, "")]
         chosen = sorted(present, key=key, reverse=desc) + missing
-    last = max(1, -(-len(chosen) // per_page))
-    page = min(max(1, page), last)
-    return SchoolTable(SchoolPage(rows=chosen, page=page, per_page=per_page, max_per_page=None, error_out=False),
-                       q, kind, sort, desc, kinds)
+    return SchoolTable(ListPage(chosen, page, per_page), q, kind, sort, desc, kinds)
 
 
 @jobs.handler(KIND)
