@@ -153,6 +153,9 @@ class Assignment(SchoolScopedMixin, db.Model):
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Counted by the database (triggers on assessor_score, migration 0011): +1 on every insert, update
+    # or delete of this sheet's score rows, whoever writes them. Never written by the app.
+    score_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def status_label(self) -> str:

@@ -1080,26 +1080,22 @@ def calibration_inputs(round_: Round) -> dict:
 
 def inputs_fingerprint(round_: Round) -> tuple:
     """A cheap summary that changes whenever an assessment input of the calibration changes: the
-    submitted sheets (count, ids, submission and save times, comments' length), their scores
-    (count, last save, sums of every input and of the comments' length), the findings (every
-    id/status) and the assessors' names. Used to key a cache of the calibration (4 queries)."""
+    submitted sheets (count, ids, submission and save times, comments' length, reopenings) and
+    their score revisions (counted by the database on every write of a score row, even one that
+    bypasses the services: a revision only grows, so their sum over the same sheets does too), the
+    findings (every id/status) and the assessors' names. Used to key a cache of the calibration (3
+    queries, none over the score rows)."""
     sheets = tuple(db.session.execute(
         select(func.count(Assignment.id), func.sum(Assignment.id), func.sum(Assignment.assessor_id),
                func.max(Assignment.submitted_at), func.max(Assignment.updated_at),
-               func.sum(func.length(Assignment.comment)), func.sum(Assignment.reopened_count))
-        .where(Assignment.round_id == round_.id, Assignment.status == SHEET_SUBMITTED)).one())
-    scores = tuple(db.session.execute(
-        select(func.count(AssessorScore.id), func.max(AssessorScore.updated_at), func.sum(AssessorScore.points),
-               func.sum(AssessorScore.units), func.sum(AssessorScore.rate), func.sum(AssessorScore.indicator_id),
-               func.sum(func.length(AssessorScore.comment)))
-        .join(Assignment, (Assignment.district_id == AssessorScore.district_id)
-              & (Assignment.id == AssessorScore.assignment_id))
+               func.sum(func.length(Assignment.comment)), func.sum(Assignment.reopened_count),
+               func.sum(Assignment.score_revision))
         .where(Assignment.round_id == round_.id, Assignment.status == SHEET_SUBMITTED)).one())
     findings = tuple(tuple(r) for r in db.session.execute(
         select(Finding.id, Finding.application_id, Finding.indicator_id, Finding.kind, Finding.status,
                Finding.raised_by_assessor_id).where(Finding.round_id == round_.id).order_by(Finding.id)))
     names = tuple(sorted(assessor_names(round_).items()))
-    return sheets, scores, findings, names
+    return sheets, findings, names
 
 
 def sheet_progress(round_: Round) -> dict:

@@ -40,7 +40,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from flask import current_app, has_app_context
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy import inspect as sa_inspect
 
 from app.audit.services import ACTION_LABELS, record
@@ -319,15 +319,14 @@ def calibration_cache() -> _LRU | None:
 
 def _fingerprint(round_: Round, parts, applications, schools, assessment_inputs) -> str:
     """Every input of ``_compute`` in a few cheap values: the round's settings, the rubric, the
-    applications and their schools (as loaded anyway), the self scores (an aggregate) and the
-    assessments' own fingerprint (sheets, scores, findings, names)."""
+    applications and their schools (as loaded anyway), the applications' self-score revisions
+    (counted by the database on every write of a self score row, whoever makes it; read from the
+    rows, not from the entities, which may have been loaded before a write of this transaction)
+    and the assessments' own fingerprint (sheets and their score revisions, findings, names)."""
     ids = [a.id for a in applications]
     self_scores = tuple(db.session.execute(select(
-        func.count(SelfScore.id), func.sum(SelfScore.application_id), func.sum(SelfScore.indicator_id),
-        func.sum(SelfScore.points), func.sum(SelfScore.units), func.sum(SelfScore.rate),
-        func.sum(case((SelfScore.passed.is_(True), 1), else_=0)),
-        func.sum(case((SelfScore.passed.is_(False), 1), else_=0)))
-        .where(SelfScore.application_id.in_(ids))).one()) if ids else ()
+        func.count(Application.id), func.sum(Application.id), func.sum(Application.self_score_revision))
+        .where(Application.district_id == round_.district_id, Application.id.in_(ids))).one()) if ids else ()
     settings = tuple((c.key, getattr(round_, c.key)) for c in sa_inspect(Round).column_attrs)
     data = repr((settings, parts.specs() if parts.rubric is not None else None,
                  [(a.id, a.school_id, a.status, a.first_submitted_at, a.title_id) for a in applications],

@@ -92,6 +92,9 @@ class Application(SchoolScopedMixin, db.Model):
     last_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late: Mapped[bool] = mapped_column(default=False)  # submitted in the grace period
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Counted by the database (triggers on self_score, migration 0011): +1 on every insert, update or
+    # delete of this application's self scores, whoever writes them. Never written by the app.
+    self_score_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def status_label(self) -> str:

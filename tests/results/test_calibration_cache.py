@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.accounts.models import User
 from app.assessments import services as assessments
@@ -136,6 +136,20 @@ def _changes(scored):
             AssessorScore.assignment_id == scored["sheets"]["wa"].id, AssessorScore.indicator_id == i2)
             .values(points=D("1")))
 
+    def scores_offsetting_in_database():  # +1 on one score, -1 on another of the same sheet: every sum
+        sheet = scored["sheets"]["lb"].id  # of the inputs stays the same, the sheet's revision does not
+        db.session.execute(update(AssessorScore).where(AssessorScore.assignment_id == sheet,
+                                                       AssessorScore.indicator_id == i1).values(points=D("8")))
+        db.session.execute(update(AssessorScore).where(AssessorScore.assignment_id == sheet,
+                                                       AssessorScore.indicator_id == i2).values(points=D("3")))
+
+    def score_deleted_in_database():
+        db.session.execute(delete(AssessorScore).where(
+            AssessorScore.assignment_id == scored["sheets"]["wa"].id, AssessorScore.indicator_id == i3))
+
+    def self_score_deleted_in_database():
+        db.session.execute(delete(SelfScore).where(SelfScore.application_id == a, SelfScore.indicator_id == i2))
+
     def weights():
         round_.weights = {"self": 50, "assessor": 50, "peer": 0}
 
@@ -154,6 +168,9 @@ def _changes(scored):
 
     return [("rescore", rescore), ("reopen", reopen_only), ("comment", comment_only), ("raise", raise_veto),
             ("confirm", confirm_veto), ("self score", self_score), ("score in database", score_in_database),
+            ("scores offsetting in database", scores_offsetting_in_database),
+            ("score deleted in database", score_deleted_in_database),
+            ("self score deleted in database", self_score_deleted_in_database),
             ("weights", weights), ("method", method), ("thresholds", thresholds), ("school", school),
             ("assessor name", assessor_name)]
 
@@ -217,3 +234,33 @@ def test_the_cache_is_bounded_by_entries_and_weight():
     assert set(lru.items) == {"c", "d"}
     lru.put("e", "f", 5, weight=101)  # too big to keep at all
     assert lru.get("e", "f") is None and set(lru.items) == {"c", "d"}
+
+
+def test_the_database_counts_every_write_of_a_score_row(scored):
+    """The revisions the fingerprint reads are kept by the database (migration 0011), whoever writes:
+    +1 on the sheet for each insert, update or delete of its score rows, +1 on the application for
+    each write of its self scores; a sheet's ORM save counts too."""
+    round_, setup, a = scored["round"], scored["setup"], scored["a"]
+    i1, i2, i3 = setup.indicators
+    sheet = scored["sheets"]["wa"]
+
+    def revisions():
+        return (db.session.scalar(select(Assignment.score_revision).where(Assignment.id == sheet.id)),
+                db.session.scalar(select(Application.self_score_revision).where(Application.id == a)))
+
+    score, own = revisions()
+    assert score >= 1 and own >= 1  # the scores and self scores of the fixture were counted
+    db.session.execute(update(AssessorScore).where(AssessorScore.assignment_id == sheet.id,
+                                                   AssessorScore.indicator_id == i1).values(comment="改"))
+    assert revisions() == (score + 1, own)
+    db.session.execute(delete(AssessorScore).where(AssessorScore.assignment_id == sheet.id,
+                                                   AssessorScore.indicator_id == i2))
+    assert revisions() == (score + 2, own)
+    db.session.execute(update(SelfScore).where(SelfScore.application_id == a, SelfScore.indicator_id == i3)
+                       .values(note="改"))
+    assert revisions() == (score + 2, own + 1)
+    assessments.reopen_sheet(sheet, round_, "请复核")
+    assessments.save_scores(sheet, round_, {i2: {"points": "5", "comment": ""}})
+    db.session.flush()
+    assert revisions()[0] > score + 2
+    db.session.rollback()
