@@ -32,6 +32,22 @@ def test_rls_enabled_and_forced_on_every_tenant_table(app, world):
         assert table in policies, table
 
 
+def test_policies_read_their_settings_once_per_statement(app, world):
+    """Every policy reads the tenant settings in scalar sub-selects (evaluated once per statement),
+    never as a per-row current_setting() call; and a scan under the policy plans them so."""
+    with app.app_context():
+        quals = dict(db.session.execute(text(
+            "SELECT tablename, qual FROM pg_policies WHERE policyname = 'tenant_scope'")).all())
+        set_scope(Scope.district(world.d1))
+        plan = "\n".join(db.session.execute(text("EXPLAIN SELECT count(*) FROM school")).scalars())
+        db.session.rollback()
+    assert len(quals) == len(tenant_models()) + 1  # every tenant table and the district table
+    for table, qual in quals.items():
+        assert qual.count("current_setting(") == qual.count("SELECT current_setting(") + \
+            qual.count("SELECT (NULLIF(current_setting("), table
+    assert "InitPlan" in plan, plan
+
+
 def test_app_role_cannot_bypass_rls(app):
     with app.app_context():
         user, superuser, bypass = db.session.execute(text(
