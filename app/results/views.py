@@ -9,11 +9,11 @@ import logging
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
 
 from app.access import requires
 from app.extensions import db
+from app.paging import ListPage
 from app.results import aggregation, services, tiers
 from app.results.models import OBJECTION_STATES, Objection, ObjectionFile, WorkdayOverride
 from app.rounds.models import Application, Round
@@ -77,18 +77,6 @@ def _table_view_of_form() -> dict:
 PER_PAGE = 50  # applications per page of the calibration table
 
 
-class RowsPage(Pagination):
-    """A page of rows already in memory (the cached calibration, sorted): the pagination macro's
-    interface without a query."""
-
-    def _query_items(self):
-        rows = self._query_args["rows"]
-        return rows[self._query_offset:self._query_offset + self.per_page]
-
-    def _query_count(self):
-        return len(self._query_args["rows"])
-
-
 def _table_args() -> dict:
     """The calibration table's view (sort, direction, flagged only, page) from the query string."""
     sort = request.args.get("sort", "rank")
@@ -107,8 +95,7 @@ def show(round_id: int):
     args = _table_args()
     rows = services.sorted_rows(calibration, args["sort"], args["descending"], flagged_only=args["flagged"]) \
         if calibration else []
-    pages = max(1, -(-len(rows) // PER_PAGE))
-    page = RowsPage(page=min(args["page"], pages), per_page=PER_PAGE, max_per_page=None, error_out=False, rows=rows)
+    page = ListPage(rows, args["page"], PER_PAGE)
     flagged = sum(1 for r in calibration.rows if services.is_flagged(r)) if calibration else 0
     publication = services.active_publication(round_) if round_.status in ("publicised", "final") else None
     objections = services.objections_of(round_)
