@@ -39,7 +39,7 @@ from app.audit.models import AuditEvent
 from app.audit.services import ACTION_LABELS, record
 from app.extensions import db
 from app.rounds.models import Application, Evidence, Round, SelfScore
-from app.rounds.services import (MAX_COMMENT, RubricParts, _decimal, _int, china_today, inputs_of, is_provided,
+from app.rounds.services import (MAX_COMMENT, RubricParts, _decimal, _int, china_today, is_provided,
                                  rubric_parts)
 from app.rubrics.models import BONUS, DEDUCTION, POINTS, RATE_BAND, Indicator
 from app.rubrics.scoring import IndicatorSpec, Inputs, ScoreInputError, has_input, indicator_points

@@ -113,8 +113,6 @@ def store(kind: str, subject: str, fingerprint: str, data: bytes, *, filename: s
           school_id: int | None = None, run_id: int | None = None, meta: dict | None = None) -> Artifact:
     """Put the file in place, then record it (flush only: the caller commits). Storing the
     same kind/subject/fingerprint again replaces the file and keeps one row."""
-    from flask import g  # noqa: F401  (district comes from the scope)
-
     existing = find(kind, subject, fingerprint)
     district_id = existing.district_id if existing else _scope_district()
     relative = os.path.join(str(district_id), kind, f"{_SAFE.sub('_', subject)}-{fingerprint[:16]}{extension}")

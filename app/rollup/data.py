@@ -311,7 +311,7 @@ def fingerprint(year: int) -> str:
     from app.activities.models import ActivityRecord
     from app.plans.models import PlanDeadline, PlanVersion, ScheduledActivity, WorkPlan
     from app.rounds.models import Application, Round
-    from app.summaries.models import YearSummary, YearSummaryVersion
+    from app.summaries.models import YearSummary
     from app.titles.models import Title, TitleEvent
     from tenants.models import School
 

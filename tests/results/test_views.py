@@ -85,25 +85,32 @@ def _table_ids(html: str) -> list[int]:
     return [int(i) for i in re.findall(r'<tr id="app-(\d+)"', table)]
 
 
-def test_calibration_table_is_paged_after_a_global_sort(app, world, login_as, setup, fake, monkeypatch):
-    from app.results import views
+def _add_scored_schools(app, world, setup, fake, count, code, points, sheet):
+    """``count`` new schools of district 1 with a scored application in the round: self scores
+    ``points(n)`` on every indicator, the fake assessor sheet ``sheet()``."""
+    from app.rounds.models import SelfScore
     from tenants import provisioning
     from tenants.models import District
 
     with in_district(app, world.d1):
-        from app.rounds.models import SelfScore
-
         district = db.session.get(District, world.d1)
-        for n in range(3):
-            school = provisioning.add_school(district, f"一区新学校{n}", "primary", code=f"P{n}")
+        for n in range(count):
+            school = provisioning.add_school(district, f"一区新学校{n}", "primary", code=f"{code}{n}")
             application = Application(school_id=school.id, round_id=setup.round_id, status="scored")
             db.session.add(application)
             db.session.flush()
             for iid in setup.indicators:
                 db.session.add(SelfScore(school_id=school.id, application_id=application.id, indicator_id=iid,
-                                         points=n + 1))
-            fake.sheets[application.id] = {101: fake.sheets[setup.apps["s1b"]][101]}
+                                         points=points(n)))
+            fake.sheets[application.id] = sheet()
         db.session.commit()
+
+
+def test_calibration_table_is_paged_after_a_global_sort(app, world, login_as, setup, fake, monkeypatch):
+    from app.results import views
+
+    _add_scored_schools(app, world, setup, fake, 3, "P", points=lambda n: n + 1,
+                        sheet=lambda: {101: fake.sheets[setup.apps["s1b"]][101]})
     monkeypatch.setattr(views, "PER_PAGE", 2)
     client = login_as("d1admin")
     every = _table_ids(client.get(_url(setup) + "?sort=total&dir=desc&page=1").get_data(as_text=True))
@@ -143,8 +150,6 @@ def test_calibration_table_can_show_only_the_flagged_applications(app, world, lo
 
 
 def test_calibration_page_runs_a_constant_number_of_queries(app, world, login_as, setup, fake):
-    from tenants import provisioning
-    from tenants.models import District
     from tests.querycount import count_queries
 
     client = login_as("d1admin")
@@ -152,21 +157,9 @@ def test_calibration_page_runs_a_constant_number_of_queries(app, world, login_as
     with app.app_context():
         with count_queries(db.engine) as few:
             assert client.get(_url(setup)).status_code == 200
-    with in_district(app, world.d1):
-        from app.rounds.models import SelfScore
-
-        district = db.session.get(District, world.d1)
-        for n in range(5):
-            school = provisioning.add_school(district, f"一区新学校{n}", "primary", code=f"N{n}")
-            application = Application(school_id=school.id, round_id=setup.round_id, status="scored")
-            db.session.add(application)
-            db.session.flush()
-            for iid in setup.indicators:
-                db.session.add(SelfScore(school_id=school.id, application_id=application.id, indicator_id=iid,
-                                         points=2))
-            fake.sheets[application.id] = {101: fake.sheets[setup.apps["s1b"]][101],
-                                           103: fake.sheets[setup.apps["s1a"]][102]}
-        db.session.commit()
+    _add_scored_schools(app, world, setup, fake, 5, "N", points=lambda n: 2,
+                        sheet=lambda: {101: fake.sheets[setup.apps["s1b"]][101],
+                                       103: fake.sheets[setup.apps["s1a"]][102]})
     with app.app_context():
         with count_queries(db.engine) as many:
             page = client.get(_url(setup))
