@@ -257,6 +257,16 @@ class _LRU:
         self.items: OrderedDict = OrderedDict()
         self.weights: dict = {}
         self.lock = threading.Lock()
+        self.building: dict = {}  # key → the lock held by the one thread computing that entry
+
+    def building_lock(self, key) -> threading.Lock:
+        """The lock a thread holds while it computes ``key``: the other threads of the process that
+        miss the same entry wait for it and then read its result, instead of all computing the
+        round at once (a cold cache under 50 users made every thread compute for seconds)."""
+        with self.lock:
+            if len(self.building) > 256:  # forget idle locks of old keys
+                self.building = {k: v for k, v in self.building.items() if v.locked()}
+            return self.building.setdefault(key, threading.Lock())
 
     def get(self, key, fingerprint):
         with self.lock:
@@ -360,13 +370,19 @@ def calibrate(round_: Round) -> Calibration:
         key = (round_.district_id, round_.id, scope.kind if scope else None, scope.school_ids if scope else None)
         fingerprint = _fingerprint(round_, parts, applications, schools, fingerprint_of(round_))
         computed = cache.get(key, fingerprint)
-    if computed is not None:
-        pending = assessments.unconfirmed_findings(round_) or {}
-    else:
+    pending = None  # read with the inputs when computing, on its own otherwise
+    if computed is None and key is not None:
+        with cache.building_lock(key):
+            computed = cache.get(key, fingerprint)  # built by another thread while this one waited
+            if computed is None:
+                with _gc_paused():
+                    computed, pending = _compute(round_, parts, applications, schools, assessments)
+                cache.put(key, fingerprint, computed, weight=computed.weight)
+    elif computed is None:
         with _gc_paused():
             computed, pending = _compute(round_, parts, applications, schools, assessments)
-        if key is not None:
-            cache.put(key, fingerprint, computed, weight=computed.weight)
+    if pending is None:
+        pending = assessments.unconfirmed_findings(round_) or {}
 
     calibration = Calibration(round=round_, parts=parts, rows=[], assessor_names=computed.names,
                               errors=list(computed.round_errors), flag_rule=computed.flag_rule,

@@ -264,3 +264,42 @@ def test_the_database_counts_every_write_of_a_score_row(scored):
     db.session.flush()
     assert revisions()[0] > score + 2
     db.session.rollback()
+
+
+def test_threads_missing_the_same_round_compute_it_once(app, scored, monkeypatch):
+    """A cold cache under many users: one thread computes the round, the others wait for it and
+    read its result (they do not all compute at once)."""
+    import threading
+    import time
+
+    world, round_id = scored["world"], scored["round"].id
+    db.session.commit()  # the threads read through their own connections
+    computing = []
+    real = services._compute
+
+    def slow_compute(*args, **kwargs):
+        computing.append(threading.get_ident())
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_compute", slow_compute)
+    expected = view(from_scratch(scored["round"]))
+    services.calibration_cache().clear()
+    computing.clear()
+    seen, failures = [], []
+
+    def open_calibration():
+        try:
+            with in_district(app, world.d1):
+                seen.append(view(services.calibrate(db.session.get(Round, (world.d1, round_id)))))
+        except Exception as exc:  # surfaced below: an exception in a thread does not fail the test
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_calibration) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not failures
+    assert len(computing) == 1 and len(seen) == 4
+    assert all(result == expected for result in seen)
