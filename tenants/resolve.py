@@ -24,29 +24,32 @@ class Resolved:
     scope: Scope
 
 
-def find_district(slug: str) -> District | None:
-    with system_scope("resolve the district named in the URL"):
+def district_and_memberships(slug: str, user_id: int) -> tuple[District | None, list[tuple[int | None, str]]]:
+    """The active district named ``slug`` and (school id, role) of the user's memberships in it.
+
+    One system-scope block for both: this runs before every tenant page, and each change of scope is
+    a round trip setting the RLS settings. The memberships are read as plain columns of the district
+    found, not as entities, so no tenant object enters the session before its scope is set."""
+    with system_scope("resolve the district named in the URL and the user's memberships in it"):
         district = db.session.scalar(select(District).where(District.slug == slug, District.active.is_(True)))
-    return district
-
-
-def memberships_in(district: District, user_id: int) -> list[Membership]:
-    with tenant_scope(Scope.district(district.id)):
-        return list(db.session.scalars(select(Membership).where(Membership.user_id == user_id)))
+        if district is None:
+            return None, []
+        memberships = db.session.execute(select(Membership.school_id, Membership.role).where(
+            Membership.district_id == district.id, Membership.user_id == user_id)).all()
+    return district, [tuple(m) for m in memberships]
 
 
 def resolve(user, district_slug: str, school_id: int | None) -> Resolved:
-    district = find_district(district_slug)
+    district, memberships = district_and_memberships(district_slug, user.id)
     if district is None:
         abort(404)
-    memberships = memberships_in(district, user.id)
-    district_roles = {m.role for m in memberships if m.school_id is None}
+    district_roles = {role for school, role in memberships if school is None}
     if user.is_platform_admin:
         district_roles.add(DISTRICT_ADMIN)
     school_roles: dict[int, set[str]] = {}
-    for m in memberships:
-        if m.school_id is not None:
-            school_roles.setdefault(m.school_id, set()).add(m.role)
+    for school, role in memberships:
+        if school is not None:
+            school_roles.setdefault(school, set()).add(role)
     whole = district_roles & WHOLE_DISTRICT_ROLES
 
     if school_id is not None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import joinedload
 
 from app.accounts.models import ApiToken, LoginAttempt, User, UserSession
 from app.accounts.passwords import burn_time, hash_password, password_problem, verify_password
@@ -88,17 +89,20 @@ def session_user(token: str | None) -> User | None:
     """The user of a live session, or None (expired, idle, revoked, or user disabled)."""
     if not token:
         return None
-    row = db.session.get(UserSession, _digest(token))
-    if row is None:
+    # One statement for the session row, its user and the user's platform roles (every request).
+    found = db.session.execute(
+        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        .where(UserSession.id == _digest(token)).options(joinedload(User.platform_roles))).unique().first()
+    if found is None:
         return None
+    row, user = found
     now = _now()
     idle = current_app.config["SESSION_IDLE_TIMEOUT"]
     if row.expires_at <= now or row.last_seen_at + idle <= now:
         db.session.delete(row)
         db.session.commit()
         return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.active:
+    if not user.active:
         return None
     if now - row.last_seen_at > timedelta(minutes=1):
         row.last_seen_at = now

@@ -586,6 +586,67 @@ def write_results(args, data, gen_seconds, ceiling, pages, counts, surge, surge_
     log(f"wrote {OUT / 'RESULTS.md'}")
 
 
+def log_in(plan: dict, names: list[str], users: int) -> None:
+    """Open each scenario's sessions before its runs (a login set shared by scenarios is opened once)."""
+    opened: dict = {}
+    for name in names:
+        scenario = plan[name]
+        count = len(scenario["logins"]) if name == "surge" else scenario.get("sessions_count", users)
+        key = (tuple(scenario["logins"]), count)
+        if key not in opened:
+            log(f"{name}: logging in {count} sessions")
+            opened[key] = open_sessions(scenario["logins"], count)
+        scenario["sessions"] = opened[key]
+
+
+def write_targets(plan: dict, targets_file: Path) -> None:
+    targets_file.write_text(json.dumps({"password": PASSWORD, "scenarios": plan,
+                                        "evidence_pdf": EVIDENCE_PDF.decode("latin-1")}), encoding="utf-8")
+
+
+def run_pages(args, plan: dict, order: list[str], targets_file: Path) -> dict:
+    results = {}
+    for name in order:
+        users = plan[name].get("sessions_count", args.users)
+        log(f"{name}: warm-up, latency run (think time), then throughput run, {users} users")
+        settle()
+        # Unmeasured warm-up: every gunicorn worker opens its connections and fills its caches
+        # (the calibration of a round is computed once per process); its figures are reported
+        # on their own, as the cost of a cold start.
+        warm = locust(name, targets_file, users, args.warmup_seconds, wait=0, label="warmup") \
+            if args.warmup_seconds else None
+        settle()
+        think = locust(name, targets_file, users, args.seconds, wait=1.0)
+        settle()
+        top = locust(name, targets_file, users, args.seconds, wait=0)
+        results[name] = {"think": think.get(name, think["Aggregated"]), "max": top.get(name, top["Aggregated"]),
+                         "warm": warm.get(name, warm["Aggregated"]) if warm else None, "users": users}
+        log(f"{name}: p50 {think['Aggregated']['p50']:.0f} p95 {think['Aggregated']['p95']:.0f} ms, "
+            f"{top['Aggregated']['rps']:.1f} req/s max")
+    return results
+
+
+def quick_pages(args) -> None:
+    """``--pages``: the ceiling and the named pages only, for trying a change (RESULTS.md untouched)."""
+    data = targets(args.users)
+    plan = scenarios(data, args.users)
+    unknown = set(args.pages) - set(plan)
+    if unknown:
+        raise SystemExit(f"unknown pages {sorted(unknown)}; known: {sorted(set(plan) - {'surge'})}")
+    order = ["ceiling"] + [n for n in args.pages if n != "ceiling"]
+    targets_file = WORK / "targets.json"
+    with Servers(args.workers, args.threads):
+        log_in(plan, order, args.users)
+        write_targets(plan, targets_file)
+        results = run_pages(args, plan, order, targets_file)
+    ceiling = results["ceiling"]["max"]["rps"]
+    print("| page | p50 | p95 | p99 | errors | req/s think | req/s max | share |")
+    for name, r in results.items():
+        t, m = r["think"], r["max"]
+        print(f"| {name} | {t['p50']:.0f} | {t['p95']:.0f} | {t['p99']:.0f} | {t['errors'] + m['errors']} | "
+              f"{t['rps']:.1f} | {m['rps']:.1f} | {m['rps'] / ceiling:.0%} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--schools", type=int, default=500)
@@ -602,11 +663,16 @@ def main() -> None:
     parser.add_argument("--province-districts", type=int, default=100, help="0: no province roll-up")
     parser.add_argument("--province-schools", type=int, default=200)
     parser.add_argument("--reuse-data", action="store_true", help="keep the database of the last run")
+    parser.add_argument("--pages", type=lambda v: [x for x in v.split(",") if x], default=None,
+                        help="quick run: only the ceiling and these pages (comma separated), no roll-up, query "
+                             "counts or surge; prints the table and leaves RESULTS.md alone")
     args = parser.parse_args()
     started = time.perf_counter()
     WORK.mkdir(parents=True, exist_ok=True)
     gen_seconds = {} if args.reuse_data else build_data(args)
     year = date.today().year  # the generator's default year
+    if args.pages:
+        return quick_pages(args)
     log("roll-up: floor, collection and job at " + ", ".join(map(str, args.rollup_scales))
         + (f", {args.province_districts * args.province_schools}" if args.province_districts else "") + " schools")
     rollup = rollup_measure(args, year)
@@ -616,35 +682,12 @@ def main() -> None:
     log(f"query counts at 10 / 100 / {args.schools} schools")
     counts = query_counts(data, args.schools)
     with Servers(args.workers, args.threads):
-        opened: dict = {}
-        for name, scenario in plan.items():
-            count = len(scenario["logins"]) if name == "surge" else scenario.get("sessions_count", args.users)
-            key = (tuple(scenario["logins"]), count)
-            if key not in opened:
-                log(f"{name}: logging in {count} sessions")
-                opened[key] = open_sessions(scenario["logins"], count)
-            scenario["sessions"] = opened[key]
-        targets_file.write_text(json.dumps({"password": PASSWORD, "scenarios": plan,
-                                            "evidence_pdf": EVIDENCE_PDF.decode("latin-1")}), encoding="utf-8")
-        results = {}
+        log_in(plan, list(plan), args.users)
+        write_targets(plan, targets_file)
         # The slowest page last, and the server idle again before each run, so that requests one
         # run left in flight do not weigh on the next.
         order = ["ceiling"] + [n for n in plan if n not in ("ceiling", "surge", "calibration")] + ["calibration"]
-        for name in order:
-            users = plan[name].get("sessions_count", args.users)
-            log(f"{name}: warm-up, latency run (think time), then throughput run, {users} users")
-            settle()
-            # Unmeasured warm-up: every gunicorn worker opens its connections and fills its caches
-            # (the calibration of a round is computed once per process); its figures are reported
-            # on their own, as the cost of a cold start.
-            warm = locust(name, targets_file, users, args.warmup_seconds, wait=0, label="warmup") \
-                if args.warmup_seconds else None
-            settle()
-            think = locust(name, targets_file, users, args.seconds, wait=1.0)
-            settle()
-            top = locust(name, targets_file, users, args.seconds, wait=0)
-            results[name] = {"think": think.get(name, think["Aggregated"]), "max": top.get(name, top["Aggregated"]),
-                             "warm": warm.get(name, warm["Aggregated"]) if warm else None, "users": users}
+        results = run_pages(args, plan, order, targets_file)
         ceiling = results.pop("ceiling")
         waited = settle()
         log(f"server idle again after {waited:.0f} s")
