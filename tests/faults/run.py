@@ -168,8 +168,8 @@ class Web:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [BIN / "gunicorn", "--workers", str(self.workers), "--threads", str(self.threads), "--worker-class",
-             "gthread", "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning", "--timeout", "60",
+            [BIN / "gunicorn", "-c", "python:app.gunicorn_conf", "--workers", str(self.workers), "--threads",
+             str(self.threads), "--worker-class", "gthread", "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning", "--timeout", "60",
              "app:create_app()"],
             cwd=ROOT, env=env(), stdout=open(WORK / "gunicorn.log", "w"), stderr=subprocess.STDOUT,
             start_new_session=True)

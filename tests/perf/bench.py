@@ -210,15 +210,16 @@ def wait_http(url: str, seconds: int = 60) -> None:
 class Servers:
     """gunicorn (web) and an RQ worker, as the Procfile runs them."""
 
-    def __init__(self, workers: int, threads: int):
-        self.workers, self.threads, self.procs = workers, threads, []
+    def __init__(self, workers: int, threads: int, keep_alive: int = 10):
+        self.workers, self.threads, self.keep_alive, self.procs = workers, threads, keep_alive, []
 
     def __enter__(self):
         WORK.mkdir(parents=True, exist_ok=True)
         web_log = open(WORK / "gunicorn.log", "w")
         self.procs.append(subprocess.Popen(
-            [BIN / "gunicorn", "--workers", str(self.workers), "--threads", str(self.threads), "--worker-class",
-             "gthread", "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning", "app:create_app()"],
+            [BIN / "gunicorn", "-c", "python:app.gunicorn_conf", "--workers", str(self.workers), "--threads",
+             str(self.threads), "--worker-class", "gthread", "--keep-alive", str(self.keep_alive), "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning",
+             "app:create_app()"],
             cwd=ROOT, env=env(), stdout=web_log, stderr=subprocess.STDOUT, start_new_session=True))
         self.procs.append(subprocess.Popen(
             [BIN / "rq", "worker", "--url", REDIS, "--serializer", "json", "default", "reports", "mail"],
@@ -635,7 +636,7 @@ def quick_pages(args) -> None:
         raise SystemExit(f"unknown pages {sorted(unknown)}; known: {sorted(set(plan) - {'surge'})}")
     order = ["ceiling"] + [n for n in args.pages if n != "ceiling"]
     targets_file = WORK / "targets.json"
-    with Servers(args.workers, args.threads):
+    with Servers(args.workers, args.threads, args.keep_alive):
         log_in(plan, order, args.users)
         write_targets(plan, targets_file)
         results = run_pages(args, plan, order, targets_file)
@@ -654,6 +655,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--keep-alive", type=int, default=10,
+                        help="gunicorn's keep-alive seconds (its default of 2 closes a client's idle connection "
+                             "while a saturated worker has not yet read the next request on it: resets)")
     parser.add_argument("--surge-spawn-seconds", type=int, default=60)
     parser.add_argument("--warmup-seconds", type=int, default=10, help="unmeasured load before each page's runs")
     parser.add_argument("--drain-seconds", type=int, default=900,
@@ -681,7 +685,7 @@ def main() -> None:
     targets_file = WORK / "targets.json"
     log(f"query counts at 10 / 100 / {args.schools} schools")
     counts = query_counts(data, args.schools)
-    with Servers(args.workers, args.threads):
+    with Servers(args.workers, args.threads, args.keep_alive):
         log_in(plan, list(plan), args.users)
         write_targets(plan, targets_file)
         # The slowest page last, and the server idle again before each run, so that requests one
