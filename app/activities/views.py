@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 import os
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -259,9 +260,27 @@ def completion(year: int):
     rows = services.sort_completion(services.district_completion(year), sort, order == "desc")
     page = ListPage(services.search_completion(rows, q), max(1, request.args.get("page", 1, type=int)))
     labels = {label: translate(label) for label in {r.plan_status_label for r in page.items}}
+    # The chart (every school) reads completion_chart: the page carries one page of rows.
     return render_template("activities/completion.html", year=year, rows=rows, page=page, q=q, sort=sort,
                            order=order, labels=labels, totals=services.completion_totals(rows),
-                           chart=services.chart_data(rows))
+                           calendar_url=_school_url("activities.calendar", year=year))
+
+
+def _school_url(endpoint: str, **values) -> tuple[str, str]:
+    """(before, after) the school id in the URL of ``endpoint`` for any school: one url_for for a
+    table of rows instead of one a row."""
+    marker = "2147483647"
+    url = url_for(endpoint, school=int(marker), **values)
+    before, after = url.split(f"/{marker}/", 1)
+    return before + "/", "/" + after
+
+
+@bp.route("/activities/<int:year>/completion/chart.json")
+@requires("district.view")
+def completion_chart(year: int):
+    """What completion.js draws: every school with something planned, in name order."""
+    _year_or_404(year)
+    return jsonify(services.chart_data(services.district_completion(year)))
 
 
 @bp.route("/activities/<int:year>/completion.xlsx")

@@ -3,7 +3,6 @@ constant number of SQL statements however many schools the district has."""
 from __future__ import annotations
 
 import io
-import json
 import re
 from datetime import date
 
@@ -19,6 +18,7 @@ from tests.querycount import count_queries
 
 SLOTS = [([3], "三八节"), ([5], "运动会"), ([7, 8], "暑期慰问"), ([12], "总结")]
 URL = "/d/d1/activities/2026/completion"
+CHART_URL = "/d/d1/activities/2026/completion/chart.json"
 
 
 @pytest.fixture
@@ -48,6 +48,9 @@ def test_overview_lists_every_school_with_its_rate(app, world, filled, login_as)
     assert "50%" in page and "33.3%" in page and "未填写" in page and "已提交" in page
     assert 'id="total-rate">42.9%' in page  # 3 of 7 planned activities in the district
     assert "二区甲小学" not in page
+    links = re.findall(r'<tr data-school-id="(\d+)">\s*<td><a href="([^"]+)"', page)
+    assert len(links) == 3 and all(href == f"/d/d1/s/{sid}/activities/2026/calendar" for sid, href in links)
+    assert client.get(links[0][1]).status_code == 200
     by_rate = client.get(URL + "?sort=rate&order=desc").get_data(as_text=True)
     assert [name for _, name in _rows(by_rate)] == ["一区甲小学", "一区乙中学", "一区丙幼儿园"]
     assert 'aria-sort="descending"' in by_rate
@@ -62,7 +65,7 @@ def test_overview_is_for_the_district_only(app, world, login_as):
     assert login_as("d1admin").get("/d/d1/activities/1800/completion").status_code == 404
 
 
-def test_chart_is_drawn_from_a_data_attribute_only_when_echarts_is_installed(app, world, filled, login_as):
+def test_chart_reads_its_data_from_a_json_url_only_when_echarts_is_installed(app, world, filled, login_as):
     client = login_as("d1admin")
     app.jinja_env.globals["vendor_available"] = lambda path: False
     page = client.get(URL).get_data(as_text=True)
@@ -72,11 +75,31 @@ def test_chart_is_drawn_from_a_data_attribute_only_when_echarts_is_installed(app
     assert '<script src="/static/vendor/echarts/echarts.min.js"></script>' in page
     assert '<script src="/static/js/completion.js"></script>' in page
     assert not re.search(r"<script>(?!</script>)", page) and "<script>\n" not in page  # no inline scripts
-    raw = re.search(r'data-chart="([^"]+)"', page).group(1)
-    import html
+    assert "data-chart=" not in page  # the figures of every school are not in the page
+    url = re.search(r'id="completion-chart"[^>]*data-url="([^"]+)"', page).group(1)
+    assert url == CHART_URL
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    data = response.get_json()
+    assert data == {"names": ["一区乙中学", "一区甲小学"], "rates": [33.3, 50.0], "done": [1, 2], "planned": [3, 4]}
 
-    data = json.loads(html.unescape(raw))
-    assert data["names"] == ["一区乙中学", "一区甲小学"] and data["rates"] == [33.3, 50.0]
+
+def test_no_chart_when_nothing_is_planned(app, world, login_as):
+    app.jinja_env.globals["vendor_available"] = lambda path: True
+    client = login_as("d1admin")
+    page = client.get(URL).get_data(as_text=True)
+    assert "completion-chart" not in page and "completion.js" not in page
+    assert client.get(CHART_URL).get_json() == {"names": [], "rates": [], "done": [], "planned": []}
+
+
+def test_chart_data_is_for_the_district_only(app, world, filled, login_as):
+    assert login_as("chair1a").get(CHART_URL).status_code == 403
+    assert login_as("d1assessor").get(CHART_URL).status_code == 403
+    assert login_as("d2admin").get(CHART_URL).status_code == 404
+    assert login_as("d1admin").get("/d/d1/activities/1800/completion/chart.json").status_code == 404
+    response = app.test_client().get(CHART_URL)
+    assert response.status_code == 302 and "/login" in response.location
+    assert login_as("d2admin").get("/d/d2/activities/2026/completion/chart.json").get_json()["names"] == []
 
 
 def test_excel_export_rows_and_formula_escaping(app, world, filled, login_as):
@@ -128,7 +151,7 @@ def _counts(app, client):
             out["service"] = len(statements)
             out["schools"] = len(rows)
         db.session.remove()
-    for path in (URL, URL + "?sort=rate&order=desc", "/d/d1/activities/2026/completion.xlsx",
+    for path in (URL, URL + "?sort=rate&order=desc", CHART_URL, "/d/d1/activities/2026/completion.xlsx",
                  "/api/v1/d/d1/activities/2026/completion"):
         with count_queries(engine) as statements:
             assert client.get(path).status_code == 200, path
@@ -177,6 +200,8 @@ def test_overview_is_paged_with_its_sort_and_search(app, world, filled, login_as
     found = client.get(URL + "?q=扩充学校00").get_data(as_text=True)
     assert [name for _, name in _rows(found)] == [f"扩充学校00{i}" for i in range(10)]
     assert 'id="stat-schools">65<' in found and 'class="pagination' not in found
+    chart = client.get(re.search(r'data-url="([^"]+)"', found).group(1)).get_json()  # the chart ignores the search
+    assert sorted(chart["names"]) == sorted(first + second) and len(chart["rates"]) == 65
     sort_link = re.search(r'href="([^"]*sort=done[^"]*)"', found).group(1)
     assert "q=" in sort_link and "page=" not in sort_link
     assert "没有符合条件的学校" in client.get(URL + "?q=没有这所学校").get_data(as_text=True)

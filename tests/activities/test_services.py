@@ -200,3 +200,56 @@ def test_formula_cells_are_escaped():
     assert services.safe_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
     assert [services.safe_cell(v) for v in ("+1", "-1", "@SUM(A1)", "一区甲小学", 3)] == [
         "'+1", "'-1", "'@SUM(A1)", "一区甲小学", 3]
+
+
+def test_completion_figures_in_one_statement_match_the_rules(app, world):
+    """The one-statement figures (issue 7): a planned activity is done with a linked record of its
+    own school of any year, counted once; the records are the year's; other years' plans, inactive
+    schools and other districts stay out; district and per-school figures agree."""
+    from sqlalchemy import event
+
+    from tenants import provisioning
+    from tenants.models import District
+
+    a = make_plan(app, world.d1, world.s1a, 2026, SLOTS)
+    b = make_plan(app, world.d1, world.s1b, 2026, SLOTS[:2])
+    old = make_plan(app, world.d1, world.s1b, 2025, SLOTS)
+    add_record(app, world.d1, world.s1a, date(2026, 3, 8), "三八节", a[0])
+    add_record(app, world.d1, world.s1a, date(2026, 3, 9), "三八节（二）", a[0])  # the same activity again
+    add_record(app, world.d1, world.s1a, date(2025, 12, 30), "提前的运动会", a[1])  # linked, another year
+    add_record(app, world.d1, world.s1b, date(2026, 7, 1), "乙记在甲的计划上", a[2])  # another school's activity
+    add_record(app, world.d1, world.s1b, date(2025, 3, 8), "去年", old[0])
+    add_record(app, world.d1, world.s1b, date(2026, 5, 1), "计划外")
+    make_plan(app, world.d2, world.s2a, 2026, SLOTS)
+    add_record(app, world.d2, world.s2a, date(2026, 3, 8), "二区", None)
+    with app.app_context():
+        with tenant_scope(Scope.district(world.d1)):
+            closed = provisioning.add_school(db.session.get(District, world.d1), "一区停办学校", "other")
+            closed_id = closed.id
+            db.session.flush()
+            closed.active = False
+            db.session.commit()
+        db.session.remove()
+    make_plan(app, world.d1, closed_id, 2026, SLOTS)
+    with app.app_context(), tenant_scope(Scope.district(world.d1)):
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            rows = services.district_completion(2026)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert len(statements) == 1
+        got = {r.school_name: (r.plan_status, r.planned, r.done, r.records) for r in rows}
+        assert got == {"一区甲小学": ("approved", 4, 2, 2), "一区乙中学": ("approved", 2, 0, 2)}
+        assert [r.school_name for r in rows] == sorted(got)
+        for r in rows:
+            assert services.completion_for_school(r.school_id, 2026) == services.Completion(
+                r.school_id, "", r.plan_status, r.planned, r.done, r.records)
+        last_year = {r.school_name: (r.plan_status, r.planned, r.done, r.records)
+                     for r in services.district_completion(2025)}
+        assert last_year == {"一区甲小学": ("none", 0, 0, 1), "一区乙中学": ("approved", 4, 1, 1)}
+        assert services.completion_for_school(closed_id, 2026).planned == 4  # a school's own page still counts
+    with app.app_context(), tenant_scope(Scope.school(world.d1, {world.s1b})):
+        assert [(r.school_name, r.planned, r.records) for r in services.district_completion(2026)] == [
+            ("一区乙中学", 2, 2)]
