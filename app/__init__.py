@@ -86,8 +86,12 @@ def _select_locale():
     lang = request.cookies.get("lang") if request else None
     if lang in ("zh_CN", "en"):
         return lang
-    if current_user and current_user.is_authenticated and current_user.locale in ("zh_CN", "en"):
-        return current_user.locale
+    if current_user and not current_user.is_anonymous:
+        # Read when the user was loaded: after a commit the user is expired, and the first
+        # translated string of a view often comes after its commit.
+        locale = g.get("user_locale") or current_user.locale
+        if locale in ("zh_CN", "en"):
+            return locale
     return "zh_CN"
 
 
@@ -118,6 +122,7 @@ def _init_login(app: Flask) -> None:
         user = services.session_user(session.get("sid"))
         if user is None or str(user.id) != str(user_id):
             return None
+        g.user_locale = user.locale
         return user
 
     @login_manager.request_loader

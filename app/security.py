@@ -31,7 +31,10 @@ def _authenticated() -> bool:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     try:
-        return bool(current_user and current_user.is_authenticated)
+        user = current_user._get_current_object() if current_user else None
+        # is_anonymous is a constant of the user classes: after a commit has expired the user,
+        # is_authenticated (its ``active`` column) would cost a statement on every response.
+        return user is not None and not user.is_anonymous
     except (OperationalError, InterfaceError):
         return True
 
