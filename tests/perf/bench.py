@@ -210,15 +210,16 @@ def wait_http(url: str, seconds: int = 60) -> None:
 class Servers:
     """gunicorn (web) and an RQ worker, as the Procfile runs them."""
 
-    def __init__(self, workers: int, threads: int, keep_alive: int = 10):
+    def __init__(self, workers: int, threads: int, keep_alive: int = 10, worker_class: str = "gthread"):
         self.workers, self.threads, self.keep_alive, self.procs = workers, threads, keep_alive, []
+        self.worker_class = worker_class
 
     def __enter__(self):
         WORK.mkdir(parents=True, exist_ok=True)
         web_log = open(WORK / "gunicorn.log", "w")
         self.procs.append(subprocess.Popen(
             [BIN / "gunicorn", "-c", "python:app.gunicorn_conf", "--workers", str(self.workers), "--threads",
-             str(self.threads), "--worker-class", "gthread", "--keep-alive", str(self.keep_alive), "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning",
+             str(self.threads), "--worker-class", self.worker_class, "--keep-alive", str(self.keep_alive), "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning",
              "app:create_app()"],
             cwd=ROOT, env=env(), stdout=web_log, stderr=subprocess.STDOUT, start_new_session=True))
         self.procs.append(subprocess.Popen(
@@ -449,7 +450,8 @@ def write_results(args, data, gen_seconds, ceiling, pages, counts, surge, surge_
               f"{min(200, args.schools)} filled applications); district cal001 with {args.schools} schools whose 年度考评 "
               f"is in calibrating (every sheet submitted); districts of 10 and 100 schools in both stages for the "
               f"query counts; districts without rounds for the roll-up (section 3).",
-              f"- Server: gunicorn {args.workers} workers × {args.threads} threads (gthread) + 1 RQ worker, "
+              f"- Server: gunicorn {args.workers} workers × {args.threads} threads ({args.worker_class}, keep-alive "
+              f"{args.keep_alive} s, app/gunicorn_conf.py) + 1 RQ worker, "
               f"PostgreSQL as the non-owner app role (RLS on), Redis; load from locust in a second process on the "
               f"same machine, {args.users} users, {args.seconds} s per run.",
               "- Latency runs: each user waits 0.5–1.5 s between requests (an office user clicking). Throughput runs: "
@@ -636,7 +638,7 @@ def quick_pages(args) -> None:
         raise SystemExit(f"unknown pages {sorted(unknown)}; known: {sorted(set(plan) - {'surge'})}")
     order = ["ceiling"] + [n for n in args.pages if n != "ceiling"]
     targets_file = WORK / "targets.json"
-    with Servers(args.workers, args.threads, args.keep_alive):
+    with Servers(args.workers, args.threads, args.keep_alive, args.worker_class):
         log_in(plan, order, args.users)
         write_targets(plan, targets_file)
         results = run_pages(args, plan, order, targets_file)
@@ -655,6 +657,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--keep-alive", type=int, default=10,
                         help="gunicorn's keep-alive seconds (its default of 2 closes a client's idle connection "
                              "while a saturated worker has not yet read the next request on it: resets)")
@@ -685,7 +688,7 @@ def main() -> None:
     targets_file = WORK / "targets.json"
     log(f"query counts at 10 / 100 / {args.schools} schools")
     counts = query_counts(data, args.schools)
-    with Servers(args.workers, args.threads, args.keep_alive):
+    with Servers(args.workers, args.threads, args.keep_alive, args.worker_class):
         log_in(plan, list(plan), args.users)
         write_targets(plan, targets_file)
         # The slowest page last, and the server idle again before each run, so that requests one
