@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, select
@@ -129,18 +130,58 @@ def _title_tiers(round_: Round) -> list[str]:
 
 # --- calibration -----------------------------------------------------------------------------
 
+class AppFigures(NamedTuple):
+    """An application of the round as the calibration reads it: plain columns, not an entity (the
+    rows of a calibration table's page and of one explained number carry these; ``calibrate``'s
+    rows, which the decisions write through, carry the Application entity)."""
+
+    id: int
+    school_id: int
+    status: str
+    first_submitted_at: datetime | None
+    title_id: int | None
+    self_score_revision: int
+
+
+class DecisionFigures(NamedTuple):
+    """A decision as the calibration table shows it (plain columns; see AppFigures)."""
+
+    level: str | None
+    total: Decimal | None
+    reason: str
+    proposed: str | None
+
+
+def _is_stale(decision_total, combined) -> bool:
+    """A decision taken on another total than the current one (scores changed since)."""
+    return bool(combined and decision_total is not None and q2(Decimal(str(decision_total))) != combined.total)
+
+
+def _problem(school_name: str, error, unconfirmed: bool, decision, stale: bool, tie: bool) -> str | None:
+    """What stops the publication of one application (Chinese), None if nothing."""
+    if error:
+        return f"「{school_name}」：{error}"
+    if unconfirmed:
+        return f"「{school_name}」有一票否决或必备项认定尚待第二人确认"
+    if decision is None:
+        return f"「{school_name}」的结果尚未确认" + ("（同分待定）" if tie else "")
+    if stale:
+        return f"「{school_name}」的分数在确认后发生变化，请重新确认"
+    return None
+
+
 @dataclass
 class Row:
     """One application as the calibration view, the decisions and the exports see it."""
 
-    application: Application
+    application: Application | AppFigures
     school_name: str
     combined: aggregation.CombinedScore | None = None
     error: str | None = None
     disagreement: aggregation.Disagreement | None = None
     placement: tiers.Placement | None = None
     rank: tiers.Rank | None = None
-    decision: ResultDecision | None = None
+    decision: ResultDecision | DecisionFigures | None = None
     unconfirmed: list = field(default_factory=list)
     comments: list = field(default_factory=list)
     sheets: dict = field(default_factory=dict)       # rater label → {indicator_id: Inputs}
@@ -166,8 +207,7 @@ class Row:
     @property
     def decision_stale(self) -> bool:
         """The decision was taken on another total (scores changed since)."""
-        return bool(self.decision and self.combined and self.decision.total is not None
-                    and q2(Decimal(str(self.decision.total))) != self.combined.total)
+        return bool(self.decision) and _is_stale(self.decision.total, self.combined)
 
     @property
     def decided(self) -> bool:
@@ -192,14 +232,9 @@ class Calibration:
         """What stops publication (Chinese)."""
         out = list(self.errors)
         for r in self.rows:
-            if r.error:
-                out.append(f"「{r.school_name}」：{r.error}")
-            elif r.unconfirmed:
-                out.append(f"「{r.school_name}」有一票否决或必备项认定尚待第二人确认")
-            elif r.decision is None:
-                out.append(f"「{r.school_name}」的结果尚未确认" + ("（同分待定）" if r.is_tie else ""))
-            elif r.decision_stale:
-                out.append(f"「{r.school_name}」的分数在确认后发生变化，请重新确认")
+            problem = _problem(r.school_name, r.error, bool(r.unconfirmed), r.decision, r.decision_stale, r.is_tie)
+            if problem:
+                out.append(problem)
         return out
 
 
@@ -276,17 +311,19 @@ class _LRU:
             self.items.move_to_end(key)
             return entry[1]
 
-    def put(self, key, fingerprint, value, weight: int = 0) -> None:
+    def put(self, key, fingerprint, value, weight: int = 0) -> bool:
+        """Keep ``value``; False if it is too big to keep (computed on every view)."""
         with self.lock:
             self.items.pop(key, None)
             self.weights.pop(key, None)
             if weight > self.max_weight:
-                return  # too big to keep: computed on every view
+                return False
             self.items[key] = (fingerprint, value)
             self.weights[key] = weight
             while len(self.items) > self.size or sum(self.weights.values()) > self.max_weight:
                 old, _entry = self.items.popitem(last=False)
                 self.weights.pop(old, None)
+            return True
 
     def clear(self) -> None:
         with self.lock:
@@ -320,6 +357,26 @@ def _gc_paused():
                 gc.enable()
 
 
+_settle_lock = threading.Lock()
+SETTLE_WEIGHT = 10_000     # score inputs from which a kept round is settled (a 500-school round: ~180,000)
+
+
+def _settle() -> None:
+    """After a computed round was kept: one full collection, then every object the cyclic collector
+    tracks goes to its permanent generation (``gc.freeze``), the cached rounds' ~10⁶ objects among
+    them. Otherwise every later full collection walked them (~0.8 s at 500 schools, ~1.5 M objects,
+    stalling each thread of the worker, whatever page it served) and collected nothing: an entry
+    is only ever dropped whole, by reference counting. The collector first takes back what earlier
+    settles froze (``gc.unfreeze``), so cyclic garbage frozen with them (objects of other requests
+    alive at that moment) is collected at the next settle at the latest: nothing leaks for good.
+    Once per computed round (its ~3 s), under a lock; what the web worker froze at start
+    (app/gunicorn_conf.py) is frozen again."""
+    with _settle_lock:
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+
+
 def calibration_cache() -> _LRU | None:
     """The process-local cache of the current app (None outside an app context)."""
     if not has_app_context():
@@ -329,37 +386,117 @@ def calibration_cache() -> _LRU | None:
 
 def _fingerprint(round_: Round, parts, applications, schools, assessment_inputs) -> str:
     """Every input of ``_compute`` in a few cheap values: the round's settings, the rubric, the
-    applications and their schools (as loaded anyway), the applications' self-score revisions
-    (counted by the database on every write of a self score row, whoever makes it; read from the
-    rows, not from the entities, which may have been loaded before a write of this transaction)
-    and the assessments' own fingerprint (sheets and their score revisions, findings, names)."""
-    ids = [a.id for a in applications]
-    self_scores = tuple(db.session.execute(select(
-        func.count(Application.id), func.sum(Application.id), func.sum(Application.self_score_revision))
-        .where(Application.district_id == round_.district_id, Application.id.in_(ids))).one()) if ids else ()
+    applications (AppFigures, read as rows in this statement: their self-score revisions are
+    counted by the database on every write of a self score row, whoever makes it), their schools
+    and the assessments' own fingerprint (sheets and their revisions, findings, names)."""
     settings = tuple((c.key, getattr(round_, c.key)) for c in sa_inspect(Round).column_attrs)
     data = repr((settings, parts.specs() if parts.rubric is not None else None,
-                 [(a.id, a.school_id, a.status, a.first_submitted_at, a.title_id) for a in applications],
-                 sorted(schools.items()), self_scores, assessment_inputs))
+                 [tuple(a) for a in applications],  # a tuple's repr is C, a NamedTuple's Python
+                 sorted(schools.items()), assessment_inputs))
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def calibrate(round_: Round) -> Calibration:
-    """Every number of the round, in a constant number of queries however many applications,
-    assessors and indicators there are. The arithmetic is reused from a process-local cache while
-    the fingerprint of its inputs is unchanged (decisions and pending findings are always read)."""
+_APP_COLUMNS = (Application.id, Application.school_id, Application.status, Application.first_submitted_at,
+                Application.title_id, Application.self_score_revision)
+_SCHOOL_COLUMNS = (School.name, School.member_count, School.staff_count)
+_DECISION_COLUMNS = (ResultDecision.level, ResultDecision.total, ResultDecision.reason, ResultDecision.proposed,
+                     ResultDecision.id)
+
+
+def _round_rows(round_: Round, *, entities: bool) -> tuple[list, dict, dict, dict]:
+    """The round's applications in the results with their schools and decisions, in ONE statement:
+    (AppFigures by application id, schools {id: (name, members, staff)}, decisions by application id,
+    entities by application id). The figures are read as columns, fresh from the database even where
+    an entity of the session is older. With ``entities`` the Application and ResultDecision entities
+    come too (the rows the decisions write through); otherwise decisions are DecisionFigures."""
+    columns = [*_APP_COLUMNS, *_SCHOOL_COLUMNS]
+    columns += [Application, ResultDecision] if entities else list(_DECISION_COLUMNS)
+    statement = (select(*columns)
+                 .outerjoin(School, (School.district_id == Application.district_id)
+                            & (School.id == Application.school_id))
+                 .outerjoin(ResultDecision, (ResultDecision.district_id == Application.district_id)
+                            & (ResultDecision.application_id == Application.id)
+                            & (ResultDecision.round_id == Application.round_id))
+                 .where(Application.round_id == round_.id, Application.status.in_(IN_RESULTS))
+                 .order_by(Application.id))
+    applications, schools, decisions, loaded = [], {}, {}, {}
+    for row in db.session.execute(statement):
+        figures = AppFigures(*row[:6])
+        applications.append(figures)
+        if row[6] is not None:
+            schools[figures.school_id] = tuple(row[6:9])
+        if entities:
+            loaded[figures.id] = row[9]
+            if row[10] is not None:
+                decisions[figures.id] = row[10]
+        elif row[13] is not None:
+            decisions[figures.id] = DecisionFigures(*row[9:13])
+    return applications, schools, decisions, loaded
+
+
+@dataclass
+class _Round:
+    """What one view of a round's calibration reads: its inputs, the (cached) arithmetic over them,
+    the decisions and the pending findings."""
+
+    round: Round
+    parts: rounds.RubricParts
+    applications: list      # AppFigures, by application id
+    schools: dict
+    decisions: dict         # application id → ResultDecision (entities) or DecisionFigures
+    entities: dict          # application id → Application (entities only)
+    computed: _Computed
+    pending: dict
+
+    def calibration(self, rows: list) -> Calibration:
+        computed = self.computed
+        return Calibration(round=self.round, parts=self.parts, rows=rows, assessor_names=computed.names,
+                           errors=list(computed.round_errors), flag_rule=computed.flag_rule,
+                           proposal=computed.proposal)
+
+    def school_name(self, application) -> str:
+        return self.schools.get(application.school_id, ("",))[0]
+
+    def rank(self, application_id: int):
+        computed = self.computed
+        if computed.placed and application_id in computed.proposal.placements:
+            return computed.ranks[application_id]
+        return None
+
+    def row(self, application, title=None) -> Row:
+        computed, app_id = self.computed, application.id
+        row = Row(application=self.entities.get(app_id, application), school_name=self.school_name(application),
+                  decision=self.decisions.get(app_id), unconfirmed=list(self.pending.get(app_id, [])),
+                  comments=list(computed.comments.get(app_id, [])), sheets=computed.sheets.get(app_id, {}),
+                  title=title, combined=computed.combined.get(app_id), error=computed.errors.get(app_id),
+                  disagreement=computed.flags.get(app_id))
+        if computed.placed and app_id in computed.proposal.placements:
+            row.placement = computed.proposal.placements[app_id]
+            row.rank = computed.ranks[app_id]
+            if self.round.kind == RE_REVIEW:
+                row.placement = _re_review_placement(row)
+        return row
+
+    def titles(self, applications) -> dict:
+        """The titles under 复查 of these applications (a query in a 复查 round only)."""
+        ids = [a.title_id for a in applications if a.title_id]
+        if self.round.kind != RE_REVIEW or not ids:
+            return {}
+        return {t.id: t for t in db.session.scalars(select(Title).where(Title.id.in_(ids)))}
+
+    def rows(self, applications) -> list[Row]:
+        if self.parts.rubric is None:
+            return []
+        titles = self.titles(applications)
+        return [self.row(a, titles.get(a.title_id)) for a in applications]
+
+
+def _read(round_: Round, *, entities: bool) -> _Round:
+    """The inputs of a round's calibration and its arithmetic, from the process-local cache while the
+    fingerprint of the inputs is unchanged (decisions and pending findings are always read).
+    Constant queries however many applications, assessors and indicators there are."""
     parts = rounds.rubric_parts(round_.rubric_id)
-    applications = list(db.session.scalars(select(Application).where(
-        Application.round_id == round_.id, Application.status.in_(IN_RESULTS)).order_by(Application.id)))
-    schools = {sid: (name, members, staff) for sid, name, members, staff in db.session.execute(
-        select(School.id, School.name, School.member_count, School.staff_count).where(
-            School.id.in_([a.school_id for a in applications])))} if applications else {}
-    decisions = {d.application_id: d for d in db.session.scalars(
-        select(ResultDecision).where(ResultDecision.round_id == round_.id))}
-    titles = {}
-    title_ids = [a.title_id for a in applications if a.title_id]
-    if round_.kind == RE_REVIEW and title_ids:
-        titles = {t.id: t for t in db.session.scalars(select(Title).where(Title.id.in_(title_ids)))}
+    applications, schools, decisions, loaded = _round_rows(round_, entities=entities)
 
     assessments = _assessments()
     cache = calibration_cache()
@@ -377,32 +514,78 @@ def calibrate(round_: Round) -> Calibration:
             if computed is None:
                 with _gc_paused():
                     computed, pending = _compute(round_, parts, applications, schools, assessments)
-                cache.put(key, fingerprint, computed, weight=computed.weight)
+                if cache.put(key, fingerprint, computed, weight=computed.weight) and computed.weight >= SETTLE_WEIGHT:
+                    _settle()  # a small round's objects cost the collector little: not worth a full collection
     elif computed is None:
         with _gc_paused():
             computed, pending = _compute(round_, parts, applications, schools, assessments)
     if pending is None:
         pending = assessments.unconfirmed_findings(round_) or {}
+    return _Round(round_, parts, applications, schools, decisions, loaded, computed, pending)
 
-    calibration = Calibration(round=round_, parts=parts, rows=[], assessor_names=computed.names,
-                              errors=list(computed.round_errors), flag_rule=computed.flag_rule,
-                              proposal=computed.proposal)
-    if parts.rubric is None:
-        return calibration
-    for application in applications:
-        row = Row(application=application, school_name=schools.get(application.school_id, ("",))[0],
-                  decision=decisions.get(application.id), unconfirmed=list(pending.get(application.id, [])),
-                  comments=list(computed.comments.get(application.id, [])),
-                  sheets=computed.sheets.get(application.id, {}), title=titles.get(application.title_id),
-                  combined=computed.combined.get(application.id), error=computed.errors.get(application.id),
-                  disagreement=computed.flags.get(application.id))
-        if computed.placed and row.id in computed.proposal.placements:
-            row.placement = computed.proposal.placements[row.id]
-            row.rank = computed.ranks[row.id]
-            if round_.kind == RE_REVIEW:
-                row.placement = _re_review_placement(row)
-        calibration.rows.append(row)
-    return calibration
+
+def calibrate(round_: Round) -> Calibration:
+    """Every number of the round, a row per application (with the Application and ResultDecision
+    entities the decisions write through), in a constant number of queries however many
+    applications, assessors and indicators there are. The arithmetic is reused from a process-local
+    cache while the fingerprint of its inputs is unchanged."""
+    read = _read(round_, entities=True)
+    return read.calibration(read.rows(read.applications))
+
+
+@dataclass
+class CalibrationTable:
+    """The calibration page's view of a round: the whole round's order, counts and problems from
+    the cached plain figures; Row objects only for the rows shown (``rows``)."""
+
+    calibration: Calibration  # its rows: none (``rows`` builds those of a page)
+    order: list               # application ids in the order asked for (after the flagged filter)
+    count: int                # applications in the results
+    flagged: int              # of them with a disagreement (评审分歧)
+    problems: list            # what stops publication, as Calibration.problems()
+    _read: _Round
+
+    def rows(self, application_ids) -> list[Row]:
+        by_id = {a.id: a for a in self._read.applications}
+        return self._read.rows([by_id[i] for i in application_ids if i in by_id])
+
+    def row(self, application_id: int) -> Row | None:
+        rows = self.rows([application_id])
+        return rows[0] if rows else None
+
+
+def calibration_table(round_: Round, sort: str = "rank", descending: bool = False, *,
+                      flagged_only: bool = False) -> CalibrationTable:
+    """The calibration of a round for its page (and for one of its numbers): sorted over the whole
+    round, counted and checked from the cached figures, without an entity or a Row per application.
+    Same order, counts and problems as ``sorted_rows`` / ``Calibration.problems`` over ``calibrate``."""
+    read = _read(round_, entities=False)
+    computed = read.computed
+    calibration = read.calibration([])
+    if read.parts.rubric is None:
+        return CalibrationTable(calibration, [], 0, 0, calibration.problems(), read)
+    flags, combined, decisions = computed.flags, computed.combined, read.decisions
+    placements = computed.proposal.placements if computed.placed else {}
+    problems = list(calibration.errors)
+    flagged = []
+    for a in read.applications:
+        app_id = a.id
+        c = combined.get(app_id)
+        disagreement = flags.get(app_id)
+        if disagreement is not None and disagreement.any:
+            flagged.append(a)
+        decision = decisions.get(app_id)
+        placement = placements.get(app_id)
+        tie = read.round.kind != RE_REVIEW and placement is not None and placement.status == tiers.TIE
+        problem = _problem(read.school_name(a), computed.errors.get(app_id), bool(read.pending.get(app_id)),
+                           decision, decision is not None and _is_stale(decision.total, c), tie)
+        if problem:
+            problems.append(problem)
+    key = SORTS.get(sort, SORTS["rank"])
+    shown = flagged if flagged_only else read.applications
+    order = sorted(shown, key=lambda a: key(read.school_name(a), combined.get(a.id), read.rank(a.id)),
+                   reverse=descending)
+    return CalibrationTable(calibration, [a.id for a in order], len(read.applications), len(flagged), problems, read)
 
 
 def _compute(round_: Round, parts, applications, schools: dict, assessments) -> tuple[_Computed, dict]:
@@ -483,14 +666,14 @@ def _re_review_placement(row: Row) -> tiers.Placement:
     return tiers.Placement(row.id, code, RE_REVIEW_OUTCOMES[code], tiers.PROPOSED, why)
 
 
+# sort key → the value of (school name, combined score, rank) it sorts by
 SORTS = {
-    "school": lambda r: r.school_name,
-    "self": lambda r: r.combined.self_total if r.combined else Decimal(-1),
-    "assessor": lambda r: (r.combined.assessor_column_total or Decimal(-1)) if r.combined else Decimal(-1),
-    "total": lambda r: r.combined.total if r.combined else Decimal(-1),
-    "range": lambda r: (r.combined.assessor_spread.range if r.combined and r.combined.assessor_spread
-                        else Decimal(-1)),
-    "rank": lambda r: r.rank.position if r.rank else 10 ** 6,
+    "school": lambda name, c, rank: name,
+    "self": lambda name, c, rank: c.self_total if c else Decimal(-1),
+    "assessor": lambda name, c, rank: (c.assessor_column_total or Decimal(-1)) if c else Decimal(-1),
+    "total": lambda name, c, rank: c.total if c else Decimal(-1),
+    "range": lambda name, c, rank: c.assessor_spread.range if c and c.assessor_spread else Decimal(-1),
+    "rank": lambda name, c, rank: rank.position if rank else 10 ** 6,
 }
 
 
@@ -500,7 +683,7 @@ def sorted_rows(calibration: Calibration, sort: str = "rank", descending: bool =
     order is global), only the flagged ones (评审分歧) if asked."""
     key = SORTS.get(sort, SORTS["rank"])
     rows = [r for r in calibration.rows if is_flagged(r)] if flagged_only else calibration.rows
-    return sorted(rows, key=key, reverse=descending)
+    return sorted(rows, key=lambda r: key(r.school_name, r.combined, r.rank), reverse=descending)
 
 
 def is_flagged(row: Row) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -56,20 +57,24 @@ def _back(round_id: int, anchor: str | None = None, **view):
     return redirect(url_for("results.show", round_id=round_id, _anchor=anchor, **view))
 
 
-def _table_view_of_form() -> dict:
-    """The table view (sort, direction, flagged only, page) a decision form was posted from, to
-    return to the same page."""
+def _table_view(values) -> dict:
+    """The table view (sort, direction, flagged only, page) in ``values`` (a decision form's fields,
+    or its page's query string), to return to the same page."""
     view = {}
-    if request.form.get("sort") in services.SORTS:
-        view["sort"] = request.form["sort"]
-    if request.form.get("dir") == "desc":
+    if values.get("sort") in services.SORTS:
+        view["sort"] = values["sort"]
+    if values.get("dir") == "desc":
         view["dir"] = "desc"
-    if request.form.get("flagged") == "1":
+    if values.get("flagged") == "1":
         view["flagged"] = "1"
-    page = request.form.get("page", type=int)
+    page = values.get("page", type=int)
     if page and page > 1:
         view["page"] = page
     return view
+
+
+def _table_view_of_form() -> dict:
+    return _table_view(request.form)
 
 
 # --- district ------------------------------------------------------------------------------------
@@ -88,39 +93,45 @@ def _table_args() -> dict:
 @requires("results.view")
 def show(round_id: int):
     """Calibration: per application self, assessor and combined totals, spread, flags, proposals,
-    decisions, sorted over the whole round and shown a page at a time; every number opens to show
-    its inputs (fetched when opened: ``explain``). Constant queries."""
+    decisions, sorted over the whole round and shown a page at a time (Row objects only for the page
+    shown); every number opens to show its inputs (fetched when opened: ``explain``), the decision
+    form too (``decision_form``). Constant queries."""
     round_ = _round_or_404(round_id)
-    calibration = services.calibrate(round_) if round_.status in ("assessing", *PAST_ASSESSING) else None
     args = _table_args()
-    rows = services.sorted_rows(calibration, args["sort"], args["descending"], flagged_only=args["flagged"]) \
-        if calibration else []
-    page = ListPage(rows, args["page"], PER_PAGE)
-    flagged = sum(1 for r in calibration.rows if services.is_flagged(r)) if calibration else 0
+    table = services.calibration_table(round_, args["sort"], args["descending"], flagged_only=args["flagged"]) \
+        if round_.status in ("assessing", *PAST_ASSESSING) else None
+    page = ListPage(table.order if table else [], args["page"], PER_PAGE)
     publication = services.active_publication(round_) if round_.status in ("publicised", "final") else None
     objections = services.objections_of(round_)
     files = services.objection_files(o.id for o in objections)
     snapshot = services.snapshot_of(round_) if round_.status == "final" else None
-    return render_template("results/show.html", round=round_, calibration=calibration, rows=page.items, page=page,
+    view = {"sort": args["sort"], "dir": "desc" if args["descending"] else None,
+            "flagged": "1" if args["flagged"] else None, "page": page.page if page.page > 1 else None}
+    view_query = "?" + urlencode({k: v for k, v in view.items() if v is not None})
+    return render_template("results/show.html", round=round_, calibration=table.calibration if table else None,
+                           rows=table.rows(page.items) if table else [], page=page, count=table.count if table else 0,
+                           view_query=view_query,
                            sort=args["sort"], descending=args["descending"], flagged_only=args["flagged"],
-                           flagged_count=flagged, publication=publication, objections=objections, files=files,
-                           snapshot=snapshot, problems=calibration.problems() if calibration else [],
-                           today=services.rounds.china_today(), **_labels(round_))
+                           flagged_count=table.flagged if table else 0, publication=publication,
+                           objections=objections, files=files, snapshot=snapshot,
+                           problems=table.problems if table else [], today=services.rounds.china_today(),
+                           **_labels(round_))
 
 
 def _calibrated_row(round_: Round, application_id: int):
     """(calibration, row) of an application of a round past assessing; a redirect to the calibration
-    page (with a note) when the round has no scores yet or the application is not among them."""
+    page (with a note) when the round has no scores yet or the application is not among them. One
+    row is built, not the round's."""
     app_ = _application_or_404(round_, application_id)
     if round_.status not in ("assessing", *PAST_ASSESSING):
         flash(_("轮次尚未进入评审，没有评分结果"), "info")
         return None, redirect(url_for("results.show", round_id=round_.id))
-    calibration = services.calibrate(round_)
-    row = calibration.by_id.get(app_.id)
+    table = services.calibration_table(round_)
+    row = table.row(app_.id)
     if row is None:
         flash(_("该申报不在评审结果中"), "info")
         return None, redirect(url_for("results.show", round_id=round_.id))
-    return calibration, row
+    return table.calibration, row
 
 
 @bp.route("/<int:round_id>/applications/<int:application_id>")
@@ -155,6 +166,28 @@ def explain(round_id: int, application_id: int, figure: str):
         return render_template("results/_explain_text.html", text=text)
     return render_template("results/explain.html", round=round_, row=row, figure=figure,
                            label=services.FIGURES[figure], value=value, text=text)
+
+
+@bp.route("/<int:round_id>/decisions/<int:application_id>")
+@requires("results.manage")
+def decision_form(round_id: int, application_id: int):
+    """The form to confirm or change the result of one application: the fragment the calibration
+    table fetches when its 确认或调整 is opened (htmx), or a page of its own without JavaScript. It
+    posts to ``decide``, which returns to the table's page (sort, direction, filter, page kept)."""
+    round_ = _round_or_404(round_id)
+    if round_.status != "calibrating":
+        flash(_("轮次当前为「%(status)s」，不能确认或调整结果", status=_(round_.status_label)), "info")
+        return redirect(url_for("results.show", round_id=round_.id))
+    calibration, row = _calibrated_row(round_, application_id)
+    if calibration is None:
+        return row
+    if row.combined is None:
+        abort(404)
+    values = dict(round=round_, row=row, view=_table_view(request.args), choices=services.level_choices(round_))
+    if request.headers.get("HX-Request"):
+        return render_template("results/_decide_form.html", **values)
+    return render_template("results/decide.html", **values, level_label=lambda code: services.level_label(round_, code),
+                           fmt=aggregation.fmt)
 
 
 def _do(round_id: int, action, success: str, anchor=None):

@@ -109,3 +109,36 @@ def sheets_for(setup: Setup, by_app: dict) -> dict:
         out[setup.apps[key]] = {aid: {iid: Inputs(points=p) for iid, p in zip(setup.indicators, points)}
                                 for aid, points in raters.items()}
     return out
+
+
+def _shown(row) -> tuple:
+    """What the calibration page, its explanations and its decision form read of a row."""
+    p, d, c = row.placement, row.decision, row.combined
+    return (row.id, row.application.school_id, row.school_name, str(row.rank) if row.rank else "",
+            (p.level, p.label, p.status, p.reason) if p else None,
+            (d.level, d.total, d.reason) if d else None, row.decided, row.decision_stale, row.is_tie,
+            len(row.unconfirmed), row.comments, row.sheets, row.error, row.title.id if row.title else None,
+            row.disagreement, c, row.median)
+
+
+def assert_table_matches(round_) -> None:
+    """``calibration_table`` (the page: order, counts and problems from the plain figures, rows for a
+    page only) shows what ``calibrate`` and ``sorted_rows`` give, for every sort, both directions,
+    with and without the flagged filter."""
+    from app.results import services
+
+    cal = services.calibrate(round_)
+    for sort in services.SORTS:
+        for descending in (False, True):
+            for flagged_only in (False, True):
+                table = services.calibration_table(round_, sort, descending, flagged_only=flagged_only)
+                expected = services.sorted_rows(cal, sort, descending, flagged_only=flagged_only)
+                assert table.order == [r.id for r in expected], (sort, descending, flagged_only)
+                assert [_shown(r) for r in table.rows(table.order)] == [_shown(r) for r in expected]
+                assert table.problems == cal.problems()
+                assert table.count == len(cal.rows)
+                assert table.flagged == sum(1 for r in cal.rows if services.is_flagged(r))
+                shown = table.calibration
+                assert (shown.errors, shown.flag_rule, shown.proposal, shown.assessor_names) == \
+                    (cal.errors, cal.flag_rule, cal.proposal, cal.assessor_names)
+    assert services.calibration_table(round_).row(-1) is None

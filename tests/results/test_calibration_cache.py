@@ -17,7 +17,7 @@ from app.extensions import db
 from app.results import aggregation, services
 from app.rounds.models import Application, Round, SelfScore
 from tenants.models import School
-from tests.results.helpers import make_round
+from tests.results.helpers import assert_table_matches, make_round
 from tests.rounds.conftest import in_district
 
 D = Decimal
@@ -147,6 +147,10 @@ def _changes(scored):
         db.session.execute(delete(AssessorScore).where(
             AssessorScore.assignment_id == scored["sheets"]["wa"].id, AssessorScore.indicator_id == i3))
 
+    def sheet_comment_in_database():  # same length, no save time: the sheet's revision still moves
+        db.session.execute(update(Assignment).where(Assignment.id == scored["sheets"]["wa"].id)
+                           .values(comment="总体一般"))
+
     def self_score_deleted_in_database():
         db.session.execute(delete(SelfScore).where(SelfScore.application_id == a, SelfScore.indicator_id == i2))
 
@@ -170,6 +174,7 @@ def _changes(scored):
             ("confirm", confirm_veto), ("self score", self_score), ("score in database", score_in_database),
             ("scores offsetting in database", scores_offsetting_in_database),
             ("score deleted in database", score_deleted_in_database),
+            ("sheet comment in database", sheet_comment_in_database),
             ("self score deleted in database", self_score_deleted_in_database),
             ("weights", weights), ("method", method), ("thresholds", thresholds), ("school", school),
             ("assessor name", assessor_name)]
@@ -187,6 +192,7 @@ def test_every_input_change_invalidates_the_cache(scored):
         cached = view(services.calibrate(round_))
         assert cached != before, what
         assert cached == view(from_scratch(round_)), what
+        assert_table_matches(round_)
     db.session.rollback()
 
 
@@ -201,6 +207,16 @@ def test_decisions_are_read_on_every_view_without_recomputing(scored):
     assert second.by_id[b].decided and second.by_id[b].decision.level == first.by_id[b].proposed
     assert view(second) == view(from_scratch(round_))
     assert not any("「" in p and "尚未确认" in p and second.by_id[b].school_name in p for p in second.problems())
+    assert_table_matches(round_)
+    table = services.calibration_table(round_)  # the page reads the decision without an entity
+    assert table.row(b).decision.level == second.by_id[b].proposed and table.row(b).decided
+    db.session.execute(update(AssessorScore).where(  # the decided total changes: stale on the page too
+        AssessorScore.assignment_id == scored["sheets"]["wb"].id).values(points=D("1")))
+    db.session.expire_all()
+    round_ = db.session.get(Round, (round_.district_id, round_.id))
+    assert services.calibration_table(round_).row(b).decision_stale
+    assert_table_matches(round_)
+    db.session.rollback()
 
 
 def test_lazy_explanations_equal_the_eager_text():
@@ -259,11 +275,40 @@ def test_the_database_counts_every_write_of_a_score_row(scored):
     db.session.execute(update(SelfScore).where(SelfScore.application_id == a, SelfScore.indicator_id == i3)
                        .values(note="改"))
     assert revisions() == (score + 2, own + 1)
+    # an update of the sheet row itself counts too (migration 0013), once per row and statement
+    db.session.execute(update(Assignment).where(Assignment.id == sheet.id).values(comment="总体一般"))
+    assert revisions() == (score + 3, own + 1)
+    db.session.execute(update(Assignment).where(Assignment.id == sheet.id).values(score_revision=0))
+    assert revisions() == (score + 4, own + 1)  # never goes down
+    other = scored["sheets"]["lb"]
+    before = db.session.scalar(select(Assignment.score_revision).where(Assignment.id == other.id))
+    other.reminded_at = other.submitted_at  # an ORM update of another column
+    db.session.flush()
+    assert db.session.scalar(select(Assignment.score_revision).where(Assignment.id == other.id)) == before + 1
     assessments.reopen_sheet(sheet, round_, "请复核")
     assessments.save_scores(sheet, round_, {i2: {"points": "5", "comment": ""}})
     db.session.flush()
     assert revisions()[0] > score + 2
     db.session.rollback()
+
+
+def test_a_kept_round_is_moved_out_of_the_collectors_reach(scored, monkeypatch):
+    """Once kept, a computed round's objects are frozen (gc.freeze): a full collection no longer walks
+    them (at 500 schools ~1.5 M objects, ~0.8 s a collection). A small round is not worth it."""
+    import gc
+
+    round_ = scored["round"]
+    services.calibration_cache().clear()
+    small = services.calibrate(round_).rows[0].combined
+    assert any(o is small for o in gc.get_objects())  # under SETTLE_WEIGHT: left to the collector
+    monkeypatch.setattr(services, "SETTLE_WEIGHT", 1)
+    try:
+        services.calibration_cache().clear()
+        kept = services.calibrate(round_).rows[0].combined
+        assert gc.get_freeze_count() > 0 and not any(o is kept for o in gc.get_objects())
+        assert services.calibrate(round_).rows[0].combined is kept  # and still the cached entry
+    finally:
+        gc.unfreeze()
 
 
 def test_threads_missing_the_same_round_compute_it_once(app, scored, monkeypatch):

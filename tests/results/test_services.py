@@ -17,7 +17,7 @@ from app.results.services import ResultsError
 from app.rounds.models import ROUND_STATES, Application, Round
 from app.rounds.services import RoundError
 from app.titles.models import Title
-from tests.results.helpers import make_round, sheets_for, use_fake
+from tests.results.helpers import assert_table_matches, make_round, sheets_for, use_fake
 from tests.rounds.conftest import in_district
 
 D = Decimal
@@ -156,11 +156,13 @@ def test_a_tie_at_the_quota_boundary_is_left_to_a_person(app, world, fake):
         db.session.flush()
         cal = services.calibrate(round_)
         assert all(r.is_tie for r in cal.rows) and len(cal.proposal.ties) == 1
+        assert_table_matches(round_)
         assert services.confirm_proposals(round_) == 0
         application = db.session.get(Application, (world.d1, setup.apps["s1a"]))
         with pytest.raises(ResultsError, match="同分待定"):
             services.decide(round_, application, "advanced", "")
         services.decide(round_, application, "advanced", "党支部评议后决定")
+        assert_table_matches(round_)
 
 
 def test_publish_releases_everything_and_counts_working_days_over_national_day(app, world, fake):
@@ -202,6 +204,7 @@ def test_publication_is_refused_while_a_veto_waits_for_confirmation(app, world, 
         fake.pending = {setup.apps["s1b"]: [{"indicator_id": setup.indicators[2]}]}
         with pytest.raises(ResultsError, match="第二人确认"):
             services.publish(round_, today=PUBLISH_DAY)
+        assert_table_matches(round_)
 
 
 def test_a_confirmed_veto_withholds_the_title(app, world, fake):
@@ -215,6 +218,7 @@ def test_a_confirmed_veto_withholds_the_title(app, world, fake):
         assert cal.by_id[setup.apps["s1b"]].proposed == "qualified"  # 14.40 is below 先进's 15
         with pytest.raises(ResultsError, match="不能授予称号"):
             services.decide(round_, row.application, "qualified", "酌情")
+        assert_table_matches(round_)
 
 
 def test_objections_state_machine(app, world, fake):
@@ -401,7 +405,9 @@ def test_re_review_keeps_or_revokes_the_title_under_review(app, world, fake):
         assert (a.proposed, b.proposed) == ("kept", "revoked")
         assert "未达到「先进」标准" in b.placement.reason
         assert set(services.level_choices(round_)) == {"kept", "revoked"}
+        assert_table_matches(round_)
         services.confirm_proposals(round_)
+        assert_table_matches(round_)
         services.publish(round_, today=PUBLISH_DAY)
         services.finalise(round_, today=AFTER)
         assert (held["s1a"].status, held["s1b"].status) == ("kept", "revoked")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date, timedelta
+from urllib.parse import urljoin
 
 import pytest
 from sqlalchemy import select
@@ -61,7 +62,9 @@ def test_calibration_page_shows_numbers_with_their_inputs(login_as, setup):
     assert "先进" in page and "合格" in page
     assert "综评总分 = 18.40" not in page  # the explanations are fetched when a number is opened
     explain = _url(setup, f"applications/{setup.apps['s1a']}/explain/total")
-    assert f'hx-get="{explain}"' in page and f'href="{explain}"' in page  # htmx, or a link without JavaScript
+    relative = f"applications/{setup.apps['s1a']}/explain/total"  # links relative to the page
+    assert urljoin(_url(setup) + "?sort=total&page=1", relative) == explain
+    assert f'hx-get="{relative}"' in page and f'href="{relative}"' in page  # htmx, or a link without JavaScript
     fragment = client.get(explain, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert fragment.startswith("<pre") and "综评总分 = 18.40" in fragment and "考评 王老师" in fragment
     assert "<html" not in fragment
@@ -85,7 +88,7 @@ def _table_ids(html: str) -> list[int]:
     return [int(i) for i in re.findall(r'<tr id="app-(\d+)"', table)]
 
 
-def _add_scored_schools(app, world, setup, fake, count, code, points, sheet):
+def _add_scored_schools(app, world, setup, fake, count, code, points, sheet, name="一区新学校"):
     """``count`` new schools of district 1 with a scored application in the round: self scores
     ``points(n)`` on every indicator, the fake assessor sheet ``sheet()``."""
     from app.rounds.models import SelfScore
@@ -95,7 +98,7 @@ def _add_scored_schools(app, world, setup, fake, count, code, points, sheet):
     with in_district(app, world.d1):
         district = db.session.get(District, world.d1)
         for n in range(count):
-            school = provisioning.add_school(district, f"一区新学校{n}", "primary", code=f"{code}{n}")
+            school = provisioning.add_school(district, f"{name}{n}", "primary", code=f"{code}{n}")
             application = Application(school_id=school.id, round_id=setup.round_id, status="scored")
             db.session.add(application)
             db.session.flush()
@@ -165,6 +168,55 @@ def test_calibration_page_runs_a_constant_number_of_queries(app, world, login_as
             page = client.get(_url(setup))
     assert page.status_code == 200 and "一区新学校4" in page.get_data(as_text=True)
     assert len(many) == len(few), (len(few), len(many))
+    # one number and one decision form: one row is built, the same statements however many schools
+    for tail in (f"applications/{setup.apps['s1a']}/explain/total", f"decisions/{setup.apps['s1a']}"):
+        counts = []
+        for more in (False, True):
+            if more:
+                _add_scored_schools(app, world, setup, fake, 5, "M" + tail[0], points=lambda n: 3,
+                                    sheet=lambda: {101: fake.sheets[setup.apps["s1b"]][101]},
+                                    name="一区又一学校" + tail[0])
+            client.get(_url(setup, tail), headers={"HX-Request": "true"})
+            with app.app_context():
+                with count_queries(db.engine) as queries:
+                    assert client.get(_url(setup, tail), headers={"HX-Request": "true"}).status_code == 200
+            counts.append(len(queries))
+        assert counts[0] == counts[1], (tail, counts)
+
+
+def test_the_decision_form_is_fetched_when_opened_or_has_a_page_without_javascript(login_as, setup):
+    client = login_as("d1admin")
+    page = client.get(_url(setup) + "?sort=total&dir=desc").get_data(as_text=True)
+    assert 'name="level"' not in page and "csrf_token" not in page[page.index('id="calibration"'):]
+    relative = f"decisions/{setup.apps['s1b']}?sort=total&amp;dir=desc"  # relative to the page
+    assert f'hx-get="{relative}"' in page and f'href="{relative}"' in page
+    form_url = _url(setup, f"decisions/{setup.apps['s1b']}?sort=total&dir=desc")
+    fragment = client.get(form_url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.lstrip().startswith("<form")
+    assert "<html" not in fragment and f'action="{_url(setup, "decisions/" + str(setup.apps["s1b"]))}"' in fragment
+    assert 'name="sort" value="total"' in fragment and 'name="dir" value="desc"' in fragment
+    assert '<option value="qualified" selected>' in fragment and 'name="csrf_token"' in fragment
+    alone = client.get(form_url).get_data(as_text=True)  # without JavaScript: a page of its own
+    assert "<html" in alone and "一区乙中学" in alone and "14.40" in alone and 'name="level"' in alone
+    response = post(client, _url(setup, f"decisions/{setup.apps['s1b']}"),
+                    {"level": "qualified", "reason": "", "sort": "total", "dir": "desc"})
+    assert response.status_code == 302 and "sort=total" in response.location
+    after = client.get(form_url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert '<option value="qualified" selected>' in after
+    assert login_as("d1staff").get(form_url).status_code == 403
+    staff_page = login_as("d1staff").get(_url(setup)).get_data(as_text=True)
+    assert "decisions/" not in staff_page  # no form to open without the right to decide
+    assert client.get(_url(setup, "decisions/999999")).status_code == 404
+
+
+def test_the_decision_form_only_while_calibrating(app, world, login_as, setup):
+    with in_district(app, world.d1):
+        db.session.get(Round, (world.d1, setup.round_id)).status = "assessing"
+        db.session.commit()
+    client = login_as("d1admin")
+    response = client.get(_url(setup, f"decisions/{setup.apps['s1a']}"))
+    assert response.status_code == 302 and response.location.endswith(_url(setup))
+    assert "decisions/" not in client.get(_url(setup)).get_data(as_text=True)
 
 
 def test_decisions_over_http_need_a_reason_to_change(login_as, setup):
