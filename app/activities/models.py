@@ -25,6 +25,9 @@ class ActivityRecord(SchoolScopedMixin, db.Model):
     scheduled_activity_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # +1 on every UPDATE of the row, by a database trigger (migration 0014): the roll-up's
+    # fingerprint sums it, so an edit that moves a record (year, planned activity) is seen.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ActivityFile(SchoolScopedMixin, db.Model):

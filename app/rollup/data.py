@@ -324,7 +324,8 @@ def fingerprint(year: int) -> str:
         .select_from(PlanVersion),
         "activities": select(func.count(), func.sum(ScheduledActivity.id)).select_from(ScheduledActivity),
         "records": select(func.count(), func.max(ActivityRecord.created_at), func.sum(ActivityRecord.id),
-                          func.count(ActivityRecord.scheduled_activity_id)).select_from(ActivityRecord),
+                          func.count(ActivityRecord.scheduled_activity_id), func.sum(ActivityRecord.revision))
+        .select_from(ActivityRecord),
         "title_events": select(func.count(), func.max(TitleEvent.id)).select_from(TitleEvent),
     }
     subqueries = [q.subquery() for q in aggregates.values()]

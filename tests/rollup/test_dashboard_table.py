@@ -145,3 +145,29 @@ def test_fingerprint_ignores_another_districts_inputs(app, world):
         db.session.commit()
     with district_session(app, world.d1):
         assert data.fingerprint(YEAR) != before
+
+
+def test_fingerprint_changes_when_an_activity_record_is_edited(app, world):
+    """Moving a record to another year or another planned activity changes the figures (records per
+    year, activities done) without adding or removing a row: the fingerprint must see it."""
+    from datetime import date
+
+    from app.activities.models import ActivityRecord
+
+    with district_session(app, world.d1):
+        record = ActivityRecord(school_id=world.s1a, year=YEAR, held_on=date(YEAR, 3, 8), title="一区活动")
+        db.session.add(record)
+        db.session.commit()
+        record_id = record.id
+    with district_session(app, world.d1):
+        before = data.fingerprint(YEAR)
+        record = db.session.get(ActivityRecord, (world.d1, record_id))
+        record.held_on, record.year = date(YEAR - 1, 12, 30), YEAR - 1
+        db.session.commit()
+    with district_session(app, world.d1):
+        moved = data.fingerprint(YEAR)
+        assert moved != before
+        db.session.get(ActivityRecord, (world.d1, record_id)).title = "一区活动（改名）"
+        db.session.commit()
+    with district_session(app, world.d1):
+        assert data.fingerprint(YEAR) != moved  # any edit: the figures are cheap to recompute, staleness is not
