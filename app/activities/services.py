@@ -338,52 +338,46 @@ def format_rate(rate: float | None) -> str:
     return f"{text}%"
 
 
-def _activity_counts():
-    """The planned activities of the enclosing query's WorkPlan (``planned``) and those of them
-    with at least one linked record of the same school (``done``), correlated to that plan.
-
-    Per plan: its ~20 activities come from the plan_id index and "has a record" is one probe
-    of a hash of the district's linked (activity, school) pairs, built once per statement, so
-    the cost is the year's activities plus the district's records whatever the planner thinks
-    of the row-level-security filters (the old EXISTS per activity probed the record index
-    9,000 times for 500 schools)."""
-    linked = tuple_(ScheduledActivity.id, ScheduledActivity.school_id).in_(
-        select(ActivityRecord.scheduled_activity_id, ActivityRecord.school_id)
-        .where(ActivityRecord.scheduled_activity_id.is_not(None)))
-    return (select(func.count(ScheduledActivity.id).label("planned"),
-                   func.count(ScheduledActivity.id).filter(linked).label("done"))
-            .where(ScheduledActivity.district_id == WorkPlan.district_id, ScheduledActivity.plan_id == WorkPlan.id,
-                   ScheduledActivity.school_id == WorkPlan.school_id))
-
-
 _FIGURES: dict[tuple[str, bool], object] = {}
 
 
 def _figures_statement(dialect: str, one_school: bool):
     """The statement of ``_figures`` (parameters ``year`` and ``school_id``), built once per
-    dialect and shape: building it costs more than running it from SQLAlchemy's compiled cache."""
+    dialect and shape: building it costs more than running it from SQLAlchemy's compiled cache.
+
+    Every figure is looked up per school (the school's plan of the year by its unique key, the
+    plan's ~20 activities, the school's records of the year), so the plan is nested loops over
+    indexes whatever PostgreSQL estimates for the row-level-security filters, with a custom plan
+    or a generic one. A joined aggregate was hashed or not depending on those estimates: the old
+    EXISTS per planned activity probed the record index 9,000 times for 500 schools, and a join
+    of grouped records compared every school with every group under a generic plan. "Has a
+    record" is one probe of a hash of the district's linked (activity, school) pairs, built once
+    per statement."""
     year = bindparam("year", type_=Integer)
-    records = (select(ActivityRecord.district_id, ActivityRecord.school_id,
-                      func.count(ActivityRecord.id).label("records"))
-               .where(ActivityRecord.year == year)
-               .group_by(ActivityRecord.district_id, ActivityRecord.school_id).subquery())
-    counts = _activity_counts()
-    if dialect == "postgresql":
-        # A lateral sub-select: both counts from one pass over the plan's activities.
+    status = (select(WorkPlan.status)
+              .where(WorkPlan.district_id == School.district_id, WorkPlan.school_id == School.id,
+                     WorkPlan.year == year).scalar_subquery())
+    records = (select(func.count(ActivityRecord.id))
+               .where(ActivityRecord.district_id == School.district_id, ActivityRecord.school_id == School.id,
+                      ActivityRecord.year == year).scalar_subquery())
+    linked = tuple_(ScheduledActivity.id, ScheduledActivity.school_id).in_(
+        select(ActivityRecord.scheduled_activity_id, ActivityRecord.school_id)
+        .where(ActivityRecord.scheduled_activity_id.is_not(None)))
+    counts = (select(func.count(ScheduledActivity.id).label("planned"),
+                     func.count(ScheduledActivity.id).filter(linked).label("done"))
+              .select_from(WorkPlan)
+              .join(ScheduledActivity, (ScheduledActivity.district_id == WorkPlan.district_id)
+                    & (ScheduledActivity.plan_id == WorkPlan.id) & (ScheduledActivity.school_id == WorkPlan.school_id))
+              .where(WorkPlan.district_id == School.district_id, WorkPlan.school_id == School.id,
+                     WorkPlan.year == year))
+    if dialect == "postgresql":  # a lateral sub-select: both counts from one pass over the activities
         per_plan = counts.lateral()
-        planned, done = per_plan.c.planned, per_plan.c.done
-    else:  # SQLite has no LATERAL: the same sub-select, once per count.
-        per_plan = None
+        stmt = (select(School.id, School.name, status, per_plan.c.planned, per_plan.c.done, records)
+                .select_from(School).outerjoin(per_plan, true()))
+    else:  # SQLite has no LATERAL: the same sub-select, once per count
         planned = counts.with_only_columns(counts.selected_columns.planned).scalar_subquery()
         done = counts.with_only_columns(counts.selected_columns.done).scalar_subquery()
-    stmt = (select(School.id, School.name, WorkPlan.status, func.coalesce(planned, 0), func.coalesce(done, 0),
-                   func.coalesce(records.c.records, 0))
-            .select_from(School)
-            .outerjoin(WorkPlan, (WorkPlan.district_id == School.district_id) & (WorkPlan.school_id == School.id)
-                       & (WorkPlan.year == year)))
-    if per_plan is not None:
-        stmt = stmt.outerjoin(per_plan, true())
-    stmt = stmt.outerjoin(records, (records.c.district_id == School.district_id) & (records.c.school_id == School.id))
+        stmt = select(School.id, School.name, status, planned, done, records)
     if one_school:
         return stmt.where(School.id == bindparam("school_id"))
     return stmt.where(School.active.is_(True)).order_by(School.name)
@@ -403,8 +397,7 @@ def _figures(year: int, school_id: int | None = None):
 
 def _completion(row, name: str | None = None) -> Completion:
     school_id, school_name, status, planned, done, records = row
-    return Completion(school_id=school_id, school_name=school_name if name is None else name,
-                      plan_status=status or NO_PLAN, planned=planned, done=done, records=records)
+    return Completion(school_id, school_name if name is None else name, status or NO_PLAN, planned, done, records)
 
 
 def completion_for_school(school_id: int, year: int) -> Completion:
