@@ -3,8 +3,8 @@ schools (a test counts them), then plain Python. Everything the three outputs sh
 from :func:`collect`; rates are fractions rounded to 4 places, shown as 66.7% everywhere."""
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
 from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -304,10 +304,10 @@ def collect(year: int, progress=None) -> dict:
 
 # --------------------------------------------------------------------------- fingerprint
 
-def fingerprint(year: int) -> str:
-    """A digest of everything the roll-up reads: per input table its row count and latest
-    timestamps (aggregates; those of the large tables in one statement), the rows of the small
-    tables (schools, rounds, deadlines) and the results service's output. Unchanged inputs → the same digest."""
+@functools.cache
+def _fingerprint_statements() -> tuple:
+    """The fingerprint's statements, built once (the tenant filter is added when each runs):
+    building them cost ~1 ms of every dashboard view."""
     from app.activities.models import ActivityRecord
     from app.plans.models import PlanDeadline, PlanVersion, ScheduledActivity, WorkPlan
     from app.rounds.models import Application, Round
@@ -315,8 +315,7 @@ def fingerprint(year: int) -> str:
     from app.titles.models import Title, TitleEvent
     from tenants.models import School
 
-    # The single-row aggregates of the large tables in one statement (one round trip, not
-    # five); the digest is the same as when each was its own query (same parts, same order).
+    # The single-row aggregates of the large tables in one statement (one round trip, not five).
     aggregates = {
         "plans": select(func.count(), func.max(WorkPlan.updated_at), func.max(WorkPlan.approved_at),
                         func.max(WorkPlan.last_submitted_at)).select_from(WorkPlan),
@@ -332,38 +331,38 @@ def fingerprint(year: int) -> str:
     joined = subqueries[0]
     for sq in subqueries[1:]:  # each has one row: the cross join is that one row
         joined = joined.join(sq, true())
-    values = list(db.session.execute(select(*[c for sq in subqueries for c in sq.c]).select_from(joined)).one())
+    widths = [(name, len(q.selected_columns)) for name, q in aggregates.items()]
+    combined = select(*[c for sq in subqueries for c in sq.c]).select_from(joined)
+    rows = {
+        "summaries": select(YearSummary.status, func.count(), func.max(YearSummary.first_submitted_at),
+                            func.max(YearSummary.accepted_at), func.sum(YearSummary.id))
+        .where(YearSummary.status != "draft")  # never submitted: shown as 未提交 either way
+        .group_by(YearSummary.status).order_by(YearSummary.status),
+        "applications": select(Application.status, func.count(), func.max(Application.last_submitted_at))
+        .group_by(Application.status).order_by(Application.status),
+        "titles": select(Title.status, func.count(), func.max(Title.created_at), func.max(Title.review_due_on))
+        .group_by(Title.status).order_by(Title.status),
+        "schools": select(School.id, School.name, School.code, School.kind, School.active).order_by(School.id),
+        "rounds": select(Round.id, Round.name, Round.year, Round.kind, Round.status, Round.quotas).order_by(Round.id),
+        "deadlines": select(PlanDeadline.year, PlanDeadline.due_on).order_by(PlanDeadline.year),
+    }
+    return combined, widths, rows
+
+
+def fingerprint(year: int) -> str:
+    """A digest of everything the roll-up reads: per input table its row count and latest
+    timestamps (aggregates; those of the large tables in one statement; activity records also
+    the sum of their revisions, raised by every update), the rows of the small tables (schools,
+    rounds, deadlines) and the results service's output. Unchanged inputs → the same digest."""
+    combined, widths, rows = _fingerprint_statements()
+    values = list(db.session.execute(combined).one())
     got, at = {}, 0
-    for name, q in aggregates.items():
-        width = len(q.selected_columns)
-        got[name], at = values[at:at + width], at + width
-    parts = [f"v2|{year}", got["plans"], got["versions"], got["activities"]]
-    parts.append(db.session.execute(select(YearSummary.status, func.count(), func.max(YearSummary.first_submitted_at),
-                                           func.max(YearSummary.accepted_at), func.sum(YearSummary.id))
-                                    .where(YearSummary.status != "draft")  # never submitted: shown as 未提交 either way
-                                    .group_by(YearSummary.status).order_by(YearSummary.status)).all())
-    parts.append(got["records"])
-    parts.append(db.session.execute(select(Application.status, func.count(), func.max(Application.last_submitted_at))
-                                    .group_by(Application.status).order_by(Application.status)).all())
-    parts.append(db.session.execute(select(Title.status, func.count(), func.max(Title.created_at), func.max(Title.review_due_on))
-                                    .group_by(Title.status).order_by(Title.status)).all())
-    parts.append(got["title_events"])
-    parts.append(db.session.execute(select(School.id, School.name, School.code, School.kind, School.active)
-                                    .order_by(School.id)).all())
-    parts.append(db.session.execute(select(Round.id, Round.name, Round.year, Round.kind, Round.status, Round.quotas)
-                                    .order_by(Round.id)).all())
-    parts.append(db.session.execute(select(PlanDeadline.year, PlanDeadline.due_on).order_by(PlanDeadline.year)).all())
-    parts.append(sorted(school_results(year).items()))
-    parts.append(sorted(school_results(year - 1).items()))
-    text = json.dumps(parts, default=_json_default, ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _json_default(value):
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if hasattr(value, "_asdict"):
-        return list(value)
-    if isinstance(value, tuple):
-        return list(value)
-    return str(value)
+    for name, width in widths:
+        got[name], at = tuple(values[at:at + width]), at + width
+    read = {name: [tuple(row) for row in db.session.execute(stmt)] for name, stmt in rows.items()}
+    parts = (f"v3|{year}", got["plans"], got["versions"], got["activities"], read["summaries"], got["records"],
+             read["applications"], read["titles"], got["title_events"], read["schools"], read["rounds"],
+             read["deadlines"], sorted(school_results(year).items()), sorted(school_results(year - 1).items()))
+    # repr of tuples of plain values (str, int, Decimal, date, datetime, JSON dicts): deterministic
+    # for the same values, and several times cheaper than JSON with a default for the dates.
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
