@@ -1116,6 +1116,16 @@ def inputs_fingerprint(round_: Round) -> tuple:
     return sheets, findings
 
 
+def raised_in(fingerprint: tuple) -> dict[int, list[int]]:
+    """application id → the ids of its raised (not yet confirmed or dismissed) findings, by id, read
+    from an ``inputs_fingerprint`` (no query): the ids of what ``unconfirmed_findings`` returns."""
+    result: dict = {}
+    for finding_id, application_id, _indicator, _kind, status, _by in fingerprint[1]:
+        if status == FINDING_RAISED:
+            result.setdefault(application_id, []).append(finding_id)
+    return result
+
+
 def sheet_progress(round_: Round) -> dict:
     """Counts to decide whether the round may move on: assigned / submitted sheets, the
     applications without any assessor, and raised (unconfirmed) findings."""

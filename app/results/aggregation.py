@@ -370,7 +370,8 @@ class CombinedScore:
     raised_vetoes: tuple = ()         # raised by a rater, not confirmed
     raised_must_pass: tuple = ()
     figure: Figure = field(default=None)
-    texts: dict = field(default_factory=dict, repr=False, compare=False)  # explanations, kept once built
+    texts: dict = field(default_factory=dict, repr=False, compare=False)  # explanations (and the
+    # median of the assessors' totals), kept once built
 
     @property
     def gates_passed(self) -> bool:

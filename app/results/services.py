@@ -182,7 +182,7 @@ class Row:
     placement: tiers.Placement | None = None
     rank: tiers.Rank | None = None
     decision: ResultDecision | DecisionFigures | None = None
-    unconfirmed: list = field(default_factory=list)
+    unconfirmed: list = field(default_factory=list)  # raised findings (entities; their ids on a table's rows)
     comments: list = field(default_factory=list)
     sheets: dict = field(default_factory=dict)       # rater label → {indicator_id: Inputs}
     title: Title | None = None                       # the title under 复查
@@ -201,8 +201,14 @@ class Row:
 
     @property
     def median(self):
-        totals = list(self.combined.assessor_totals.values()) if self.combined else []
-        return aggregation.aggregate(totals, aggregation.MEDIAN) if totals else None
+        """The median of the assessors' totals (kept with the cached combined score once computed)."""
+        c = self.combined
+        if c is None:
+            return None
+        if "median" not in c.texts:
+            totals = list(c.assessor_totals.values())
+            c.texts["median"] = aggregation.aggregate(totals, aggregation.MEDIAN) if totals else None
+        return c.texts["median"]
 
     @property
     def decision_stale(self) -> bool:
@@ -502,23 +508,28 @@ def _read(round_: Round, *, entities: bool) -> _Round:
     cache = calibration_cache()
     fingerprint_of = getattr(assessments, "inputs_fingerprint", None)
     key = fingerprint = computed = None
+    pending = None  # read with the inputs when computing, on its own otherwise
     if cache is not None and fingerprint_of is not None:
         scope = current_scope()  # who reads: a district and a school scope never share an entry
         key = (round_.district_id, round_.id, scope.kind if scope else None, scope.school_ids if scope else None)
-        fingerprint = _fingerprint(round_, parts, applications, schools, fingerprint_of(round_))
+        inputs = fingerprint_of(round_)
+        fingerprint = _fingerprint(round_, parts, applications, schools, inputs)
         computed = cache.get(key, fingerprint)
-    pending = None  # read with the inputs when computing, on its own otherwise
+        if not entities and hasattr(assessments, "raised_in"):
+            pending = assessments.raised_in(inputs)  # finding ids, read with the fingerprint
     if computed is None and key is not None:
         with cache.building_lock(key):
             computed = cache.get(key, fingerprint)  # built by another thread while this one waited
             if computed is None:
                 with _gc_paused():
-                    computed, pending = _compute(round_, parts, applications, schools, assessments)
+                    computed, computed_pending = _compute(round_, parts, applications, schools, assessments)
+                pending = computed_pending if pending is None else pending
                 if cache.put(key, fingerprint, computed, weight=computed.weight) and computed.weight >= SETTLE_WEIGHT:
                     _settle()  # a small round's objects cost the collector little: not worth a full collection
     elif computed is None:
         with _gc_paused():
-            computed, pending = _compute(round_, parts, applications, schools, assessments)
+            computed, computed_pending = _compute(round_, parts, applications, schools, assessments)
+        pending = computed_pending if pending is None else pending
     if pending is None:
         pending = assessments.unconfirmed_findings(round_) or {}
     return _Round(round_, parts, applications, schools, decisions, loaded, computed, pending)

@@ -348,3 +348,18 @@ def test_threads_missing_the_same_round_compute_it_once(app, scored, monkeypatch
     assert not failures
     assert len(computing) == 1 and len(seen) == 4
     assert all(result == expected for result in seen)
+
+
+def test_the_table_reads_pending_findings_with_the_fingerprint(scored):
+    """The page's rows carry the ids of the raised findings, read with the fingerprint (no query of
+    their own); ``calibrate``'s rows the findings."""
+    round_, world, a = scored["round"], scored["world"], scored["a"]
+    application = db.session.get(Application, (world.d1, a))
+    finding = assessments.raise_finding(application, round_, scored["setup"].indicators[2], "veto", "发现违纪情况",
+                                        user_id=world.users["d1staff"], assessor=scored["wang"])
+    db.session.flush()
+    table = services.calibration_table(round_)
+    assert table.row(a).unconfirmed == [finding.id] and table.row(scored["b"]).unconfirmed == []
+    assert [f.id for f in services.calibrate(round_).by_id[a].unconfirmed] == [finding.id]
+    assert any("第二人确认" in p for p in table.problems)
+    db.session.rollback()
