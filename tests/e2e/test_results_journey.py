@@ -93,6 +93,9 @@ def test_confirm_publish_object_reject_finalise_titles(new_page, artifacts, live
     assert "综评总分 = 18.40" in first.locator(".combined-total pre").inner_text()
     assert "考评 D1STAFF" in first.locator(".combined-total pre").inner_text()
     assert first.locator(".proposal summary").inner_text() == "先进"
+    first.locator(".decision summary").click()  # the decision form is fetched when opened
+    first.locator(".decision select[name=level]").wait_for()
+    assert first.locator(".decision select[name=level]").input_value() == "advanced"
     admin.click("#confirm-proposals")
     admin.wait_for_url(results_url)
     assert "已确认 2 项" in _flash(admin)
