@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -138,10 +138,6 @@ class Assignment(SchoolScopedMixin, db.Model):
         tenant_fk(["application_id"], "application", ondelete="CASCADE"),
         tenant_fk(["assessor_id"], "assessor", ondelete="CASCADE"),
         UniqueConstraint("district_id", "application_id", "assessor_id"),
-        # The calibration's fingerprint of a round's submitted sheets (assessments.services.
-        # _submitted_by_assessor): an index-only scan on PostgreSQL, no heap page read (migration 0013).
-        Index("ix_assignment_round_submitted", "round_id", "status", "assessor_id",
-              postgresql_include=["id", "submitted_at", "score_revision", "district_id", "school_id"]),
     )
 
     round_id: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -159,7 +155,8 @@ class Assignment(SchoolScopedMixin, db.Model):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Counted by the database (triggers on assessor_score, migration 0011, and on assignment, 0013): +1
     # on every insert, update or delete of this sheet's score rows and on every update of the sheet
-    # itself, whoever writes them. Never written by the app (the loaded value may lag behind).
+    # itself, whoever writes them. Never written by the app (the loaded value may lag behind). Every
+    # write of a sheet counts on its application too (application.sheets_revision, 0015).
     score_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property

@@ -1068,31 +1068,10 @@ def sheet_comments(round_: Round, *, names: dict | None = None,
     return dict(result)
 
 
-def _submitted_by_assessor(round_: Round) -> list[tuple]:
-    """Per assessor with SUBMITTED sheets in the round, by assessor id: (assessor id, name, sheets,
-    sum of their ids, latest submission, sum of their revisions). One statement; at 500 schools an
-    index-only scan of ``ix_assignment_round_submitted`` (migration 0013), no score row read."""
-    sheets = (select(Assignment.district_id, Assignment.assessor_id, func.count(Assignment.id).label("n"),
-                     func.sum(Assignment.id).label("ids"), func.max(Assignment.submitted_at).label("last"),
-                     func.sum(Assignment.score_revision).label("revisions"))
-              .where(Assignment.round_id == round_.id, Assignment.status == SHEET_SUBMITTED)
-              .group_by(Assignment.district_id, Assignment.assessor_id).subquery())
-    rows = db.session.execute(
-        select(sheets.c.assessor_id, User.display_name, User.username, sheets.c.n, sheets.c.ids, sheets.c.last,
-               sheets.c.revisions)
-        .outerjoin(Assessor, (Assessor.district_id == sheets.c.district_id) & (Assessor.id == sheets.c.assessor_id))
-        .outerjoin(User, User.id == Assessor.user_id)
-        .order_by(sheets.c.assessor_id))
-    return [(aid, display or username, n, ids, last, revisions)
-            for aid, display, username, n, ids, last, revisions in rows]
-
-
 def calibration_inputs(round_: Round) -> dict:
     """Everything the calibration reads from the assessments, loading the submitted sheets once:
-    {"sheets", "comments", "names", "gates", "pending"} as the functions of the same names return,
-    except that "names" are those of the assessors with submitted sheets (the only ones the
-    calibration shows, and the ones ``inputs_fingerprint`` covers)."""
-    names = {row[0]: row[1] for row in _submitted_by_assessor(round_) if row[1] is not None}
+    {"sheets", "comments", "names", "gates", "pending"} as the functions of the same names return."""
+    names = assessor_names(round_)
     assignments = _submitted_assignments(round_)
     return {"sheets": submitted_sheets(round_, assignments=assignments),
             "comments": sheet_comments(round_, names=names, assignments=assignments),
@@ -1100,20 +1079,20 @@ def calibration_inputs(round_: Round) -> dict:
 
 
 def inputs_fingerprint(round_: Round) -> tuple:
-    """A cheap summary that changes whenever an assessment input of the calibration changes, in 2
-    statements, none over the score rows:
-
-    * per assessor with submitted sheets, their name and the sheets' count, ids, latest submission
-      and revisions. The database keeps a sheet's revision (migrations 0011 and 0013): +1 on every
-      write of one of its score rows and on every update of the sheet itself (its comment, status,
-      reopening …), whoever writes; a revision never goes down. A sheet leaving or joining the
-      submitted ones changes the count, the ids or the latest submission, an edit the revisions;
-    * the findings (every id/status)."""
-    sheets = tuple(_submitted_by_assessor(round_))
+    """A cheap summary that changes whenever an assessment input of the calibration changes, except
+    the submitted sheets themselves: the database counts every write of an application's submitted
+    sheets and of their score rows (a submission and a reopening included), whoever makes it, in
+    ``application.sheets_revision`` (migrations 0011 and 0015; it never goes down), which the
+    results read with the applications (results.services._round_rows).
+    Here: the names of the district's assessors (a superset of the round's) and the findings (every
+    id/status). 2 statements, neither over the sheets or the score rows."""
+    names = tuple(tuple(r) for r in db.session.execute(
+        select(Assessor.id, User.display_name, User.username).join(User, User.id == Assessor.user_id)
+        .order_by(Assessor.id)))
     findings = tuple(tuple(r) for r in db.session.execute(
         select(Finding.id, Finding.application_id, Finding.indicator_id, Finding.kind, Finding.status,
                Finding.raised_by_assessor_id).where(Finding.round_id == round_.id).order_by(Finding.id)))
-    return sheets, findings
+    return names, findings
 
 
 def raised_in(fingerprint: tuple) -> dict[int, list[int]]:

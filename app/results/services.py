@@ -141,6 +141,7 @@ class AppFigures(NamedTuple):
     first_submitted_at: datetime | None
     title_id: int | None
     self_score_revision: int
+    sheets_revision: int
 
 
 class DecisionFigures(NamedTuple):
@@ -392,9 +393,10 @@ def calibration_cache() -> _LRU | None:
 
 def _fingerprint(round_: Round, parts, applications, schools, assessment_inputs) -> str:
     """Every input of ``_compute`` in a few cheap values: the round's settings, the rubric, the
-    applications (AppFigures, read as rows in this statement: their self-score revisions are
-    counted by the database on every write of a self score row, whoever makes it), their schools
-    and the assessments' own fingerprint (sheets and their revisions, findings, names)."""
+    applications (AppFigures, read as rows: their self-score and sheets revisions are counted by
+    the database on every write of a self score row, of a score sheet or of its score rows, whoever
+    makes it; migrations 0011 and 0015), their schools and the assessments' own fingerprint
+    (findings, assessors' names)."""
     settings = tuple((c.key, getattr(round_, c.key)) for c in sa_inspect(Round).column_attrs)
     data = repr((settings, parts.specs() if parts.rubric is not None else None,
                  [tuple(a) for a in applications],  # a tuple's repr is C, a NamedTuple's Python
@@ -403,7 +405,7 @@ def _fingerprint(round_: Round, parts, applications, schools, assessment_inputs)
 
 
 _APP_COLUMNS = (Application.id, Application.school_id, Application.status, Application.first_submitted_at,
-                Application.title_id, Application.self_score_revision)
+                Application.title_id, Application.self_score_revision, Application.sheets_revision)
 _SCHOOL_COLUMNS = (School.name, School.member_count, School.staff_count)
 _DECISION_COLUMNS = (ResultDecision.level, ResultDecision.total, ResultDecision.reason, ResultDecision.proposed,
                      ResultDecision.id)
@@ -427,16 +429,16 @@ def _round_rows(round_: Round, *, entities: bool) -> tuple[list, dict, dict, dic
                  .order_by(Application.id))
     applications, schools, decisions, loaded = [], {}, {}, {}
     for row in db.session.execute(statement):
-        figures = AppFigures(*row[:6])
+        figures = AppFigures(*row[:7])
         applications.append(figures)
-        if row[6] is not None:
-            schools[figures.school_id] = tuple(row[6:9])
+        if row[7] is not None:
+            schools[figures.school_id] = tuple(row[7:10])
         if entities:
-            loaded[figures.id] = row[9]
-            if row[10] is not None:
-                decisions[figures.id] = row[10]
-        elif row[13] is not None:
-            decisions[figures.id] = DecisionFigures(*row[9:13])
+            loaded[figures.id] = row[10]
+            if row[11] is not None:
+                decisions[figures.id] = row[11]
+        elif row[14] is not None:
+            decisions[figures.id] = DecisionFigures(*row[10:14])
     return applications, schools, decisions, loaded
 
 

@@ -95,6 +95,11 @@ class Application(SchoolScopedMixin, db.Model):
     # Counted by the database (triggers on self_score, migration 0011): +1 on every insert, update or
     # delete of this application's self scores, whoever writes them. Never written by the app.
     self_score_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Counted by the database (triggers on assignment, migration 0015): +1 on every insert, update or
+    # delete of one of this application's SUBMITTED score sheets (submitted before or after the write),
+    # a write of their score rows included (it updates its sheet), whoever makes it. Never written by
+    # the app. (The calibration's fingerprint reads it.)
+    sheets_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def status_label(self) -> str:

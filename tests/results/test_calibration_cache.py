@@ -292,6 +292,41 @@ def test_the_database_counts_every_write_of_a_score_row(scored):
     db.session.rollback()
 
 
+def test_the_database_counts_every_write_of_a_submitted_sheet_on_its_application(scored):
+    """application.sheets_revision (migration 0015), read with the applications by the fingerprint:
+    it grows on every write of one of the application's submitted sheets or of their score rows,
+    whoever writes; saves on an open sheet leave it alone (the assessing phase's traffic)."""
+    round_, setup, a, b = scored["round"], scored["setup"], scored["a"], scored["b"]
+    i1, i2, i3 = setup.indicators
+    sheet = scored["sheets"]["wa"]
+
+    def revision(application_id=a):
+        return db.session.scalar(select(Application.sheets_revision).where(Application.id == application_id))
+
+    start = revision()
+    assert start >= 2 and revision(b) >= 2  # the fixture's submissions were counted
+    db.session.execute(update(AssessorScore).where(AssessorScore.assignment_id == sheet.id,
+                                                   AssessorScore.indicator_id == i1).values(points=D("7")))
+    assert revision() == start + 1
+    db.session.execute(update(Assignment).where(Assignment.id == sheet.id).values(comment="总体一般"))
+    after_comment = revision()
+    assert after_comment > start + 1
+    assessments.reopen_sheet(sheet, round_, "请复核")
+    db.session.flush()
+    reopened = revision()
+    assert reopened > after_comment
+    assessments.save_scores(sheet, round_, {i2: {"points": "5", "comment": ""}})  # an open sheet: not counted
+    db.session.flush()
+    assert revision() == reopened
+    assessments.submit_sheet(sheet, round_)
+    db.session.flush()
+    assert revision() > reopened
+    submitted, other = revision(), revision(b)
+    db.session.execute(delete(Assignment).where(Assignment.id == scored["sheets"]["lb"].id))
+    assert revision(b) > other and revision() == submitted
+    db.session.rollback()
+
+
 def test_a_kept_round_is_moved_out_of_the_collectors_reach(scored, monkeypatch):
     """Once kept, a computed round's objects are frozen (gc.freeze): a full collection no longer walks
     them (at 500 schools ~1.5 M objects, ~0.8 s a collection). A small round is not worth it."""
