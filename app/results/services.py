@@ -391,17 +391,16 @@ def calibration_cache() -> _LRU | None:
     return current_app.extensions.setdefault("results.calibrations", _LRU(CACHE_SIZE, CACHE_WEIGHT))
 
 
-def _fingerprint(round_: Round, parts, applications, schools, assessment_inputs) -> str:
+def _fingerprint(round_: Round, parts, applications, schools, assessment_inputs) -> tuple:
     """Every input of ``_compute`` in a few cheap values: the round's settings, the rubric, the
     applications (AppFigures, read as rows: their self-score and sheets revisions are counted by
     the database on every write of a self score row, of a score sheet or of its score rows, whoever
     makes it; migrations 0011 and 0015), their schools and the assessments' own fingerprint
-    (findings, assessors' names)."""
-    settings = tuple((c.key, getattr(round_, c.key)) for c in sa_inspect(Round).column_attrs)
-    data = repr((settings, parts.specs() if parts.rubric is not None else None,
-                 [tuple(a) for a in applications],  # a tuple's repr is C, a NamedTuple's Python
-                 sorted(schools.items()), assessment_inputs))
-    return hashlib.sha256(data.encode()).hexdigest()
+    (findings, assessors' names). Immutable values only (the settings, JSON columns among them, as
+    their repr), compared whole by the cache: no digest to compute, no collision possible."""
+    settings = repr(tuple((c.key, getattr(round_, c.key)) for c in sa_inspect(Round).column_attrs))
+    specs = tuple(tuple(part) for part in parts.specs()) if parts.rubric is not None else None
+    return settings, specs, tuple(applications), tuple(sorted(schools.items())), assessment_inputs
 
 
 _APP_COLUMNS = (Application.id, Application.school_id, Application.status, Application.first_submitted_at,
@@ -565,6 +564,14 @@ class CalibrationTable:
     def row(self, application_id: int) -> Row | None:
         rows = self.rows([application_id])
         return rows[0] if rows else None
+
+
+def calibration_row(round_: Round, application_id: int) -> tuple[Calibration, Row | None]:
+    """(the round's calibration without rows, the row of one application or None if it is not in
+    the results): for one explained number or one decision form, no order and no problems."""
+    read = _read(round_, entities=False)
+    rows = read.rows([a for a in read.applications if a.id == application_id])
+    return read.calibration([]), (rows[0] if rows else None)
 
 
 def calibration_table(round_: Round, sort: str = "rank", descending: bool = False, *,

@@ -126,12 +126,11 @@ def _calibrated_row(round_: Round, application_id: int):
     if round_.status not in ("assessing", *PAST_ASSESSING):
         flash(_("轮次尚未进入评审，没有评分结果"), "info")
         return None, redirect(url_for("results.show", round_id=round_.id))
-    table = services.calibration_table(round_)
-    row = table.row(app_.id)
+    calibration, row = services.calibration_row(round_, app_.id)
     if row is None:
         flash(_("该申报不在评审结果中"), "info")
         return None, redirect(url_for("results.show", round_id=round_.id))
-    return table.calibration, row
+    return calibration, row
 
 
 @bp.route("/<int:round_id>/applications/<int:application_id>")

@@ -141,4 +141,6 @@ def assert_table_matches(round_) -> None:
                 shown = table.calibration
                 assert (shown.errors, shown.flag_rule, shown.proposal, shown.assessor_names) == \
                     (cal.errors, cal.flag_rule, cal.proposal, cal.assessor_names)
-    assert services.calibration_table(round_).row(-1) is None
+    assert services.calibration_table(round_).row(-1) is None and services.calibration_row(round_, -1)[1] is None
+    for row in cal.rows:  # one row alone, as an explained number and a decision form read it
+        assert _shown(services.calibration_row(round_, row.id)[1]) == _shown(row)
