@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.jobs.models import JobRun
@@ -306,6 +306,37 @@ def test_progress_figures_of_a_frozen_application_match_its_rows(app, world, rub
         == (6, 6, 2)
     assert frozen.self_total == live.self_total == snapshot.content["total"]
     assert frozen.status == "submitted" and live.status == "returned"
+
+
+def test_progress_shows_the_latest_snapshot_of_a_resubmitted_application(app, world, rubric):
+    """Returned, raised and submitted again: the progress table shows the second snapshot, not the first."""
+    from app.rounds import services
+    from tests.rounds.conftest import full_entries, in_school
+
+    round_id = open_round(app, world, rubric, **WIDE_OPEN)
+    entries = full_entries(rubric)
+    with in_school(app, world.d1, world.s1a):
+        application = db.session.scalar(select(Application).where(Application.round_id == round_id))
+        services.save_self_scores(application, full_entries(rubric, org={"points": "2", "passed": "1"}),
+                                  today=date(2026, 3, 2))
+        first = services.submit(application, user_id=1, roles=("school_chair",), today=date(2026, 3, 2))
+        db.session.commit()
+        application_id, first = application.id, (first.number, first.content["total"])
+    with in_district(app, world.d1):
+        services.return_application(db.session.get(Application, (world.d1, application_id)),
+                                    comments=[(None, "请补全")], user_id=1)
+        db.session.commit()
+    with in_school(app, world.d1, world.s1a):
+        application = db.session.get(Application, (world.d1, application_id))
+        services.save_self_scores(application, entries, today=date(2026, 3, 3))
+        second = services.submit(application, user_id=1, roles=("school_chair",), today=date(2026, 3, 3))
+        db.session.commit()
+        second = (second.number, second.filled, second.content["total"])
+    assert (first[0], second[0]) == (1, 2) and Decimal(first[1]) < Decimal(second[2])
+    with in_district(app, world.d1):
+        assert db.session.scalar(select(func.count()).select_from(ApplicationSnapshot)) == 2
+        row = {r.school[0]: r for r in services.progress(db.session.get(Round, (world.d1, round_id)))}[world.s1a]
+    assert (row.status, row.filled, row.self_total) == ("submitted", second[1], second[2])
 
 
 def test_snapshot_figures_migration_counts_as_the_app(app, world, rubric):
