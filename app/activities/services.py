@@ -7,6 +7,7 @@ year explicitly, so a wrong id is refused even in a wider scope.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -338,9 +339,7 @@ def format_rate(rate: float | None) -> str:
     return f"{text}%"
 
 
-_FIGURES: dict[tuple[str, bool], object] = {}
-
-
+@functools.cache
 def _figures_statement(dialect: str, one_school: bool):
     """The statement of ``_figures`` (parameters ``year`` and ``school_id``), built once per
     dialect and shape: building it costs more than running it from SQLAlchemy's compiled cache.
@@ -387,10 +386,7 @@ def _figures(year: int, school_id: int | None = None):
     """One statement: per school of the scope (active ones, or ``school_id``) its id, name, plan
     status (None: no plan for ``year``), planned activities, those done and its records of
     ``year``. A school has at most one plan a year."""
-    key = (db.session.get_bind().dialect.name, school_id is not None)
-    stmt = _FIGURES.get(key)
-    if stmt is None:
-        stmt = _FIGURES[key] = _figures_statement(*key)
+    stmt = _figures_statement(db.session.get_bind().dialect.name, school_id is not None)
     params = {"year": year} if school_id is None else {"year": year, "school_id": school_id}
     return db.session.execute(stmt, params).all()
 

@@ -73,10 +73,6 @@ def _table_view(values) -> dict:
     return view
 
 
-def _table_view_of_form() -> dict:
-    return _table_view(request.form)
-
-
 # --- district ------------------------------------------------------------------------------------
 
 PER_PAGE = 50  # applications per page of the calibration table
@@ -230,7 +226,7 @@ def decide(round_id: int, application_id: int):
         flash(str(exc), "error")
     else:
         flash(_("结果已确认"), "success")
-    return _back(round_id, f"app-{application_id}", **_table_view_of_form())
+    return _back(round_id, f"app-{application_id}", **_table_view(request.form))
 
 
 @bp.route("/<int:round_id>/publish", methods=["POST"])
